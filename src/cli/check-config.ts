@@ -1,0 +1,45 @@
+// `portcullis check-config FILE`: validates a config completely (including secrets and keys) and prints a
+// summary, without starting anything.
+
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfigFile } from '../config/load.js';
+import { formatDuration } from '../config/duration.js';
+import { KeyRing, KeyRingError } from '../tokens/keyring.js';
+
+export async function runCheckConfig(args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { config: { type: 'string' } } });
+  const file = positionals[0] ?? values.config ?? process.env['PORTCULLIS_CONFIG'];
+  if (file === undefined) {
+    console.error('portcullis check-config: name the config file: portcullis check-config FILE');
+    return 2;
+  }
+  try {
+    const config = await loadConfigFile(file);
+    const keys = KeyRing.fromMaterial(config.signingKeys, config.parsed.tokens.algorithm);
+    const p = config.parsed;
+    const lines = [
+      `${file}: OK`,
+      `  listen       ${p.listen.host}:${p.listen.port}`,
+      `  upstream     ${p.upstream.url === 'demo' ? 'built-in demo backend' : p.upstream.url} (timeout ${formatDuration(p.upstream.timeout)})`,
+      `  store        ${p.store.type}`,
+      `  signing      ${p.tokens.algorithm}, ${keys.development ? 'no key configured: a development key will be generated' : `active kid ${keys.active.kid}, ${config.signingKeys.length} key(s)`}`,
+      `  oauth        scope "${p.oauth.scope}", ${config.clients.size} client(s): ${[...config.clients.values()].map((c) => `${c.id} [${c.grants.join(', ')}; access ${formatDuration(c.accessTokenTtl)}, refresh ${formatDuration(c.refreshTokenTtl)}]`).join('; ') || 'none'}`,
+      `  operators    ${config.operators.size} (${[...config.operators.values()].filter((o) => o.apiAccess).length} with API access)`,
+      `  pcr          ${p.pcr ? `${config.apiKeys.length} key(s), ${config.apiUsers.size} API user(s), sections ${p.pcr.sections.join(', ')}` : 'off'}`,
+      `  routes       ${p.routes.map((r) => `${r.id} ${r.path} ${r.public ? 'public' : `[${r.authenticators?.join(', ')}]`}`).join('; ')}`,
+      `  admin        ${config.adminToken ? `${p.admin.host}:${p.admin.port}` : 'off (no admin.token)'}`,
+    ];
+    console.log(lines.join('\n'));
+    return 0;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 1;
+    }
+    if (error instanceof KeyRingError) {
+      console.error(`${file}: 1 problem:\n  tokens.signingKeys: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}

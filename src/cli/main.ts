@@ -1,0 +1,47 @@
+// The `portcullis` command: run the proxy, check a config, and the small tools operators need to write one
+// (secret hashes, API keys, signing keys).
+
+import { parseArgs } from 'node:util';
+import { runStart } from './start.js';
+import { runCheckConfig } from './check-config.js';
+import { runHashSecret, runGenerateKey, runGenerateSigningKey } from './secrets.js';
+
+const USAGE = `Usage: portcullis [start] --config FILE [--upstream URL] [--port N] [--host H] [--store URL] [--admin-port N]
+       portcullis check-config FILE
+       portcullis hash-secret            (reads the secret from stdin, or asks for it)
+       portcullis generate-key           (prints a new API key and the hash for the config)
+       portcullis generate-signing-key [--alg RS256|ES256|EdDSA] [--kid ID]
+
+Environment: PORTCULLIS_CONFIG (config file when --config is not given), PORTCULLIS_LOG_LEVEL.`;
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
+  ['start', runStart],
+  ['check-config', runCheckConfig],
+  ['hash-secret', runHashSecret],
+  ['generate-key', runGenerateKey],
+  ['generate-signing-key', runGenerateSigningKey],
+]);
+
+export async function main(argv: string[]): Promise<void> {
+  const [first, ...rest] = argv;
+  if (first === '--help' || first === '-h' || first === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  const command = first !== undefined && COMMANDS.has(first) ? COMMANDS.get(first)! : runStart;
+  const args = first !== undefined && COMMANDS.has(first) ? rest : argv;
+  try {
+    process.exitCode = await command(args);
+  } catch (error) {
+    if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`portcullis: ${error.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
+}
+
+export { parseArgs, USAGE };

@@ -1,0 +1,284 @@
+// The config file's shape, its defaults and their meaning, in one place. Every key here is documented in the
+// README's config reference; `loadConfig` validates a file against this schema and reports every problem at once.
+
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const duration = (example = '1h30m') =>
+  z.string({ error: `expected a duration like "${example}"` }).transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration like "${example}"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** A secret or its hash: a literal string (only hashes are allowed literally), or `{ env: NAME }` / `{ file: PATH }`. */
+export const secretSource = z.union(
+  [
+    z.string(),
+    z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name') }),
+    z.strictObject({ file: z.string().min(1) }),
+  ],
+  { error: 'expected a secret hash string, { env: NAME } or { file: PATH }' },
+);
+export type SecretSourceInput = z.infer<typeof secretSource>;
+
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/, 'expected an HTTP header name made of letters, digits and "-"');
+
+// Identity attributes go into header values, so they must be printable and must not contain the separator.
+const attribute = z.string().regex(/^[\x21-\x2b\x2d-\x7e]([\x20-\x2b\x2d-\x7e]*[\x21-\x2b\x2d-\x7e])?$/, {
+  message: 'expected printable ASCII without commas or surrounding spaces',
+});
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export const AUTHENTICATOR_IDS = ['bearer', 'pcr-api-key'] as const;
+export type AuthenticatorId = (typeof AUTHENTICATOR_IDS)[number];
+
+const routePath = z
+  .string()
+  .regex(
+    /^\/(([A-Za-z0-9._~!$&'()*+,=:@-]+|\*|\*\*)(\/([A-Za-z0-9._~!$&'()*+,=:@-]+|\*|\*\*))*\/?)?$/,
+    'expected a path pattern like "/api/**" or "/api/*/status"',
+  )
+  .refine((p) => !p.split('/').slice(0, -1).includes('**'), '"**" may only be the last segment');
+
+const route = z
+  .strictObject({
+    id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a lower-case id (letters, digits, "-", "_")'),
+    path: routePath,
+    methods: z.array(z.enum(HTTP_METHODS)).min(1).default([...HTTP_METHODS]),
+    public: z.boolean().default(false),
+    authenticators: z.array(z.enum(AUTHENTICATOR_IDS)).min(1).optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.public && r.authenticators) {
+      ctx.addIssue({ code: 'custom', path: ['authenticators'], message: 'a public route takes no authenticators' });
+    }
+    if (!r.public && !r.authenticators) {
+      ctx.addIssue({ code: 'custom', path: ['authenticators'], message: 'required unless the route is public' });
+    }
+  });
+
+const signingKey = z.strictObject({
+  kid: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1 to 64 letters, digits, ".", "_" or "-"'),
+  /** PEM (PKCS#8) or a private JWK in JSON, from env or file; never written in the config itself. */
+  privateKey: z.union([z.strictObject({ env: z.string() }), z.strictObject({ file: z.string() })], {
+    error: 'expected { env: NAME } or { file: PATH } holding a PEM or JWK private key',
+  }),
+  active: z.boolean().default(false),
+});
+
+const oauthClient = z.strictObject({
+  id: z.string().min(1).max(200),
+  description: z.string().default(''),
+  secret: secretSource,
+  accessTokenTtl: duration('1h'),
+  refreshTokenTtl: duration('8h'),
+  grants: z
+    .array(z.enum(['password', 'refresh_token']))
+    .min(1)
+    .refine((g) => new Set(g).size === g.length, 'grants must not repeat'),
+});
+
+const operator = z.strictObject({
+  login: z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces'),
+  password: secretSource,
+  apiAccess: z.boolean(),
+  teams: z.array(attribute).default([]),
+  organizations: z.array(attribute).default([]),
+  features: z.array(attribute).default([]),
+});
+
+const sectionId = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected a lower-case section id');
+const isoDate = z
+  .string()
+  .refine((s) => /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$/.test(s) && !Number.isNaN(Date.parse(s)), {
+    message: 'expected a date like "2027-12-31" or "2027-12-31T23:59:59Z"',
+  })
+  // A bare date means the whole day is included: the key works until the end of that day, UTC.
+  .transform((s) => (s.length === 10 ? Date.parse(`${s}T23:59:59.999Z`) : Date.parse(s)));
+
+const sessionLimits = z.strictObject({
+  lifetimeSeconds: z.number().int().min(0).optional(),
+  activitySeconds: z.number().int().min(0).optional(),
+});
+
+const apiKey = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a lower-case id'),
+  description: z.string().default(''),
+  /** SHA-256 hash of the key as clients send it (`portcullis generate-key` prints both), or { env } / { file }. */
+  key: secretSource,
+  expiresAt: isoDate.optional(),
+  read: z.array(sectionId).default([]),
+  write: z.array(sectionId).default([]),
+  tokenAuth: z.boolean().default(false),
+  sessions: sessionLimits.optional(),
+  /**
+   * What the upstream sees in place of the client's key: `remove` drops the key segment from the path, or a key the
+   * legacy backend knows, read from env or a file (never written in the config).
+   */
+  upstreamKey: z
+    .union([z.literal('remove'), z.strictObject({ env: z.string() }), z.strictObject({ file: z.string() })], {
+      error: 'expected "remove", { env: NAME } or { file: PATH }',
+    })
+    .default('remove'),
+});
+
+const apiUser = z.strictObject({
+  login: z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces'),
+  password: secretSource,
+  keys: z.array(z.string()).min(1),
+  sessionExpiresAt: isoDate.optional(),
+});
+
+const DEFAULT_REQUEST_TYPES: Record<string, { section: string; readOnly: boolean }> = {
+  servicedesk: { section: 'servicedesk', readOnly: false },
+  'servicedesk.SO': { section: 'servicedesk', readOnly: false },
+  'servicedesk.IN': { section: 'servicedesk', readOnly: false },
+  services: { section: 'services', readOnly: false },
+  equipment: { section: 'equipment', readOnly: false },
+  snmp: { section: 'snmp', readOnly: false },
+  sql: { section: '*', readOnly: true },
+};
+
+const pcr = z.strictObject({
+  /** Path prefix under which `/KEY/REQUEST.OUTPUT` requests arrive. */
+  pathPrefix: z.string().regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/).default('/api'),
+  sections: z.array(sectionId).min(1).default(['services', 'equipment', 'servicedesk', 'snmp']),
+  requestTypes: z
+    .record(
+      z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)?$/, 'expected a request type like "servicedesk.SO"'),
+      z.strictObject({ section: z.union([sectionId, z.literal('*')]), readOnly: z.boolean().default(false) }),
+    )
+    .default(DEFAULT_REQUEST_TYPES),
+  reportSection: sectionId.default('servicedesk'),
+  outputs: z.array(z.enum(['json', 'xml', 'php'])).min(1).default(['json', 'xml', 'php']),
+  sessions: z
+    .strictObject({
+      lifetimeSeconds: z.number().int().min(0).default(28_800),
+      activitySeconds: z.number().int().min(0).default(1_800),
+    })
+    .prefault({}),
+  keys: z.array(apiKey).default([]),
+  users: z.array(apiUser).default([]),
+});
+
+const redisStore = z.strictObject({
+  type: z.literal('redis'),
+  url: z.string().optional(),
+  host: z.string().optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  db: z.number().int().min(0).optional(),
+  username: z.string().optional(),
+  password: secretSource.optional(),
+  tls: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        caFile: z.string().optional(),
+        certFile: z.string().optional(),
+        keyFile: z.string().optional(),
+        rejectUnauthorized: z.boolean().default(true),
+      }),
+    ])
+    .default(false),
+  keyPrefix: z.string().default('portcullis:'),
+  sentinel: z
+    .strictObject({
+      name: z.string(),
+      nodes: z.array(z.strictObject({ host: z.string(), port: z.number().int() })).min(1),
+      password: secretSource.optional(),
+    })
+    .optional(),
+  cluster: z.strictObject({ nodes: z.array(z.strictObject({ host: z.string(), port: z.number().int() })).min(1) }).optional(),
+  /** How long a process trusts its local copy of a session before asking Redis again. */
+  sessionCacheTtl: duration('1s').prefault('1s'),
+  /** Session activity is written to Redis at most this often per session (bounds inactivity-timeout accuracy). */
+  activityWriteInterval: duration('5s').prefault('5s'),
+  commandTimeout: duration('500ms').prefault('500ms'),
+  connectTimeout: duration('2s').prefault('2s'),
+});
+
+const memoryStore = z.strictObject({
+  type: z.literal('memory'),
+  maxSessions: z.number().int().min(1).default(100_000),
+  maxFamilies: z.number().int().min(1).default(100_000),
+});
+
+export const configSchema = z.strictObject({
+  listen: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+    })
+    .prefault({}),
+  upstream: z.strictObject({
+    /** `demo` starts the built-in demo ITSM backend in the same process. */
+    url: z.union([z.literal('demo'), z.url({ protocol: /^https?$/, error: 'expected "demo" or an http(s) URL' })]),
+    connectTimeout: duration('5s').prefault('5s'),
+    /** Longest wait for the upstream's response headers before answering 504. */
+    timeout: duration('30s').prefault('30s'),
+    maxSockets: z.number().int().min(1).default(256),
+  }),
+  tokens: z
+    .strictObject({
+      issuer: z.string().min(1).default('portcullis'),
+      audience: z.string().min(1).default('itsm-api'),
+      algorithm: z.enum(['RS256', 'ES256', 'EdDSA']).default('RS256'),
+      /** Clock skew tolerated on `iat`/`nbf`/`exp` of tokens. */
+      leeway: duration('30s').prefault('30s'),
+      /** How many verified tokens each process remembers. */
+      cacheSize: z.number().int().min(1).default(100_000),
+      signingKeys: z.array(signingKey).default([]),
+    })
+    .prefault({}),
+  oauth: z
+    .strictObject({
+      scope: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/).default('public-api'),
+      clients: z.array(oauthClient).default([]),
+    })
+    .prefault({}),
+  operators: z.array(operator).default([]),
+  pcr: pcr.optional(),
+  routes: z.array(route).min(1),
+  identityHeaders: z
+    .strictObject({
+      auth: headerName.default('X-Portcullis-Auth'),
+      user: headerName.default('X-Portcullis-User'),
+      clientId: headerName.default('X-Portcullis-Client-Id'),
+      scope: headerName.default('X-Portcullis-Scope'),
+      teams: headerName.default('X-Portcullis-Teams'),
+      organizations: headerName.default('X-Portcullis-Organizations'),
+      features: headerName.default('X-Portcullis-Features'),
+      apiKeyId: headerName.default('X-Portcullis-Api-Key-Id'),
+      section: headerName.default('X-Portcullis-Section'),
+      access: headerName.default('X-Portcullis-Access'),
+      /** Every incoming header starting with one of these is removed, whatever the proxy sets. */
+      stripPrefixes: z.array(headerName).default(['X-Portcullis-']),
+    })
+    .prefault({}),
+  store: z.discriminatedUnion('type', [memoryStore, redisStore]).prefault({ type: 'memory' }),
+  admin: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(9091),
+      /** Hash of the bearer token the admin API requires; without it the admin API is not started. */
+      token: secretSource.optional(),
+    })
+    .prefault({}),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type RouteConfig = ParsedConfig['routes'][number];
+export type OAuthClientConfig = ParsedConfig['oauth']['clients'][number];
+export type OperatorConfig = ParsedConfig['operators'][number];
+export type PcrConfig = z.output<typeof pcr>;
+export type ApiKeyConfig = PcrConfig['keys'][number];
+export type ApiUserConfig = PcrConfig['users'][number];
+export type StoreConfig = ParsedConfig['store'];
+export type IdentityHeaderConfig = ParsedConfig['identityHeaders'];

@@ -1,0 +1,36 @@
+// The demo credentials documented in the README. The startup banner lists only those that verify against the
+// running config's hashes, so it never advertises a credential the config does not actually accept.
+
+import type { Config } from '../config/load.js';
+import { verifySecret } from '../secrets/hash.js';
+import { sha256KeyHash } from '../config/secrets.js';
+
+export const DEMO_CREDENTIALS = {
+  clients: [{ id: 'public-api', secret: 'demo-secret' }],
+  operators: [{ login: 'my-operator', password: 'my-operator-password' }],
+  apiKeys: [
+    { id: 'demo-rw', key: 'demo-rw-key' },
+    { id: 'demo-ro', key: 'demo-ro-key' },
+  ],
+  apiUsers: [{ login: 'api-user', password: 'api-password' }],
+} as const;
+
+export async function demoCredentialLines(config: Config): Promise<string[]> {
+  const lines: string[] = [];
+  for (const c of DEMO_CREDENTIALS.clients) {
+    const client = config.clients.get(c.id);
+    if (client && (await verifySecret(c.secret, client.secret.parsed))) lines.push(`OAuth client      ${c.id} / ${c.secret}`);
+  }
+  for (const o of DEMO_CREDENTIALS.operators) {
+    const operator = config.operators.get(o.login);
+    if (operator && (await verifySecret(o.password, operator.password.parsed))) lines.push(`Operator          ${o.login} / ${o.password}`);
+  }
+  for (const k of DEMO_CREDENTIALS.apiKeys) {
+    if (config.apiKeys.some((key) => key.keyHash === sha256KeyHash(k.key))) lines.push(`PCR-360 API key   ${k.key}`);
+  }
+  for (const u of DEMO_CREDENTIALS.apiUsers) {
+    const user = config.apiUsers.get(u.login);
+    if (user && (await verifySecret(u.password, user.password.parsed))) lines.push(`PCR-360 API user  ${u.login} / ${u.password}`);
+  }
+  return lines;
+}

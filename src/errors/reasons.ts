@@ -1,0 +1,79 @@
+// Every denial the proxy makes has a stable reason id. The same id appears in the log line, in the metric label
+// and in the error the client sees, and tests assert on it. This table is the one place that says which HTTP
+// status and which RFC 6750 error code each reason carries.
+
+export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+
+interface ReasonSpec {
+  status: number;
+  message: string;
+  /** The RFC 6750 error code for the bearer face; absent where RFC 6750 says to send none (no credentials). */
+  bearerError?: BearerErrorCode;
+}
+
+export const REASONS = {
+  // Request shape (decided before any route is matched)
+  target_form: { status: 400, message: 'the request target must be a path', bearerError: 'invalid_request' },
+  path_invalid: { status: 400, message: 'the request path is not valid', bearerError: 'invalid_request' },
+  path_ambiguous: { status: 400, message: 'the request path is ambiguous', bearerError: 'invalid_request' },
+  path_too_long: { status: 414, message: 'the request path is too long', bearerError: 'invalid_request' },
+  route_not_found: { status: 404, message: 'no route serves this path' },
+  method_not_allowed: { status: 405, message: 'this method is not allowed here' },
+  upgrade_not_allowed: { status: 400, message: 'this route does not accept protocol upgrades', bearerError: 'invalid_request' },
+
+  // Bearer credentials
+  credentials_missing: { status: 401, message: 'authentication is required' },
+  authorization_malformed: { status: 400, message: 'the Authorization header is malformed', bearerError: 'invalid_request' },
+  authorization_repeated: { status: 400, message: 'more than one Authorization header was sent', bearerError: 'invalid_request' },
+  scheme_unsupported: { status: 401, message: 'use the Bearer authentication scheme' },
+  token_malformed: { status: 401, message: 'the access token is malformed', bearerError: 'invalid_token' },
+  token_header_invalid: { status: 401, message: 'the access token is not valid', bearerError: 'invalid_token' },
+  token_algorithm_invalid: { status: 401, message: 'the access token is not valid', bearerError: 'invalid_token' },
+  token_type_invalid: { status: 401, message: 'the token is not an access token', bearerError: 'invalid_token' },
+  token_unknown_key: { status: 401, message: 'the access token is not valid', bearerError: 'invalid_token' },
+  token_signature_invalid: { status: 401, message: 'the access token is not valid', bearerError: 'invalid_token' },
+  token_claims_invalid: { status: 401, message: 'the access token is not valid', bearerError: 'invalid_token' },
+  token_issuer_invalid: { status: 401, message: 'the access token is not valid', bearerError: 'invalid_token' },
+  token_audience_invalid: { status: 401, message: 'the access token is not valid', bearerError: 'invalid_token' },
+  token_expired: { status: 401, message: 'the access token expired', bearerError: 'invalid_token' },
+  token_not_yet_valid: { status: 401, message: 'the access token is not valid yet', bearerError: 'invalid_token' },
+  token_revoked: { status: 401, message: 'the access token was revoked', bearerError: 'invalid_token' },
+  client_disabled: { status: 401, message: 'the access token is no longer valid', bearerError: 'invalid_token' },
+  operator_disabled: { status: 401, message: 'the access token is no longer valid', bearerError: 'invalid_token' },
+  scope_insufficient: { status: 403, message: 'the access token does not have the required scope', bearerError: 'insufficient_scope' },
+
+  // API keys and PCR sessions
+  api_key_missing: { status: 401, message: 'an API key is required' },
+  api_key_invalid: { status: 401, message: 'the API key is not valid' },
+  api_key_expired: { status: 401, message: 'the API key has expired' },
+  key_lacks_read: { status: 403, message: 'the API key does not allow reading this section' },
+  key_lacks_write: { status: 403, message: 'the API key does not allow writing this section' },
+  request_type_unknown: { status: 404, message: 'unknown request type' },
+  output_unsupported: { status: 400, message: 'unsupported output format' },
+  pcr_method_not_allowed: { status: 405, message: 'only GET and POST are supported' },
+  session_token_missing: { status: 401, message: 'the PCR-AUTH-TOKEN header is required for this API key' },
+  session_token_invalid: { status: 401, message: 'the session token is not valid' },
+  session_key_mismatch: { status: 401, message: 'the session token belongs to another API key' },
+  session_ended: { status: 401, message: 'the session has ended; log in again' },
+  session_expired: { status: 401, message: 'the session has expired; log in again' },
+  session_idle: { status: 401, message: 'the session timed out after inactivity; log in again' },
+  user_disabled: { status: 401, message: 'the API user is no longer allowed; log in again' },
+  login_failed: { status: 401, message: 'invalid username or password' },
+  login_headers_missing: { status: 400, message: 'PCR-AUTH-USERNAME and PCR-AUTH-PASSWORD headers are required' },
+  login_method_not_allowed: { status: 405, message: 'use POST for this endpoint' },
+
+  // Operations
+  rate_limited: { status: 429, message: 'too many failed attempts; try again later' },
+  store_unavailable: { status: 503, message: 'the session store is unavailable; try again shortly' },
+  upstream_unreachable: { status: 502, message: 'the upstream service could not be reached' },
+  upstream_invalid_response: { status: 502, message: 'the upstream service sent an invalid response' },
+  upstream_timeout: { status: 504, message: 'the upstream service did not answer in time' },
+  body_too_large: { status: 413, message: 'the request body is too large' },
+  internal_error: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, ReasonSpec>;
+
+export type ReasonId = keyof typeof REASONS;
+
+export function reasonSpec(reason: ReasonId): ReasonSpec {
+  return REASONS[reason];
+}

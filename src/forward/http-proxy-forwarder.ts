@@ -1,0 +1,163 @@
+// Forwarding on http-proxy: streamed bodies both ways, keep-alive sockets to the upstream, a bound on how long
+// the upstream may stay silent (504), 502 when it cannot be reached or answers with something that is not HTTP,
+// and the upstream request cancelled when the client goes away.
+
+import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { Duplex } from 'node:stream';
+import httpProxy from 'http-proxy';
+import { REASONS } from '../errors/reasons.js';
+import { sendBearerDenial } from '../http/respond.js';
+import type { ForwardFailure, ForwardResult, ForwardTarget, Forwarder } from './forwarder.js';
+
+export interface HttpProxyForwarderOptions {
+  upstream: URL;
+  /** Longest silence from the upstream before the request is answered with 504. */
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  maxSockets: number;
+}
+
+interface InFlight {
+  startedAt: bigint;
+  upstreamStatus: number | null;
+  upstreamSeconds: number | null;
+  failure: ForwardFailure | null;
+  done: (result: ForwardResult) => void;
+  reported: boolean;
+}
+
+const INVALID_RESPONSE_CODES = new Set([
+  'HPE_INVALID_HEADER_TOKEN',
+  'HPE_INVALID_CONSTANT',
+  'HPE_INVALID_VERSION',
+  'HPE_INVALID_STATUS',
+  'HPE_INVALID_CHUNK_SIZE',
+  'HPE_INVALID_CONTENT_LENGTH',
+  'HPE_UNEXPECTED_CONTENT_LENGTH',
+  'HPE_INVALID_TRANSFER_ENCODING',
+  'HPE_HEADER_OVERFLOW',
+  'HPE_LF_EXPECTED',
+  'HPE_CR_EXPECTED',
+  'HPE_INVALID_EOF_STATE',
+  'HPE_CLOSED_CONNECTION',
+  'ERR_INVALID_HTTP_RESPONSE',
+  'ERR_INVALID_CHAR',
+]);
+
+export class HttpProxyForwarder implements Forwarder {
+  readonly #proxy: httpProxy;
+  readonly #agent: Agent;
+  readonly #inFlight = new WeakMap<IncomingMessage, InFlight>();
+  readonly #upstream: URL;
+
+  constructor(private readonly options: HttpProxyForwarderOptions) {
+    this.#upstream = options.upstream;
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: Math.min(options.maxSockets, 256), timeout: options.timeoutMs, scheduling: 'lifo' as const };
+    this.#agent = options.upstream.protocol === 'https:' ? new HttpsAgent(agentOptions) : new Agent(agentOptions);
+    this.#proxy = httpProxy.createProxyServer({
+      target: options.upstream.origin,
+      agent: this.#agent,
+      xfwd: false,
+      changeOrigin: false,
+      ws: true,
+      proxyTimeout: options.timeoutMs,
+      secure: true,
+    });
+    this.#proxy.on('proxyReq', (proxyReq, req) => {
+      const state = this.#inFlight.get(req);
+      if (!state) return;
+      proxyReq.once('timeout', () => {
+        state.failure ??= 'upstream_timeout';
+      });
+      const socket = proxyReq.socket;
+      if (socket?.connecting) {
+        // The agent's timeout covers an idle upstream; a host that never accepts the connection gets its own,
+        // shorter bound and counts as unreachable.
+        const timer = setTimeout(() => {
+          state.failure ??= 'upstream_unreachable';
+          proxyReq.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNECTTIMEOUT' }));
+        }, this.options.connectTimeoutMs);
+        timer.unref();
+        socket.once('connect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      }
+      const res = (req as IncomingMessage & { res?: ServerResponse }).res;
+      // A client that goes away after sending its request would otherwise leave the upstream working for nobody.
+      res?.once('close', () => {
+        if (!res.writableFinished && !proxyReq.destroyed) {
+          state.failure ??= 'client_aborted';
+          proxyReq.destroy();
+        }
+      });
+    });
+    this.#proxy.on('proxyRes', (proxyRes, req) => {
+      const state = this.#inFlight.get(req);
+      if (!state) return;
+      state.upstreamStatus = proxyRes.statusCode ?? null;
+      state.upstreamSeconds = Number(process.hrtime.bigint() - state.startedAt) / 1e9;
+      this.#report(req, state);
+    });
+    // WebSocket and other upgrade errors: the socket is all there is to close.
+    this.#proxy.on('error', (_error, _req, resOrSocket) => {
+      const socket = resOrSocket as unknown as Duplex;
+      if (typeof socket.destroy === 'function' && !('writeHead' in socket)) socket.destroy();
+    });
+  }
+
+  forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, done: (result: ForwardResult) => void): void {
+    const state: InFlight = { startedAt: process.hrtime.bigint(), upstreamStatus: null, upstreamSeconds: null, failure: null, done, reported: false };
+    this.#inFlight.set(req, state);
+    req.url = target.path;
+    req.headers = target.headers as IncomingMessage['headers'];
+    res.once('close', () => {
+      if (!res.writableFinished) state.failure ??= 'client_aborted';
+      this.#report(req, state);
+    });
+    this.#proxy.web(req, res, {}, (error) => {
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      if (state.failure === null) {
+        if (INVALID_RESPONSE_CODES.has(code) || code.startsWith('HPE_')) state.failure = 'upstream_invalid_response';
+        else if (res.destroyed || req.destroyed) state.failure = 'client_aborted';
+        else state.failure = 'upstream_unreachable';
+      }
+      this.#report(req, state);
+      if (state.failure === 'client_aborted') return;
+      if (res.headersSent) {
+        // The upstream failed half-way through its answer: all we can do is cut the connection so the client
+        // sees a truncated response rather than a complete-looking one.
+        res.destroy();
+        return;
+      }
+      sendBearerDenial(res, state.failure, { connection: 'close' });
+    });
+  }
+
+  /** Tells the pipeline once what happened: on the upstream's response headers, on failure, or on close. */
+  #report(req: IncomingMessage, state: InFlight): void {
+    if (state.reported) return;
+    state.reported = true;
+    this.#inFlight.delete(req);
+    state.done({ upstreamStatus: state.upstreamStatus, failure: state.failure, upstreamSeconds: state.upstreamSeconds });
+  }
+
+  forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ForwardTarget): void {
+    req.url = target.path;
+    req.headers = target.headers as IncomingMessage['headers'];
+    this.#proxy.ws(req, socket, head, {}, () => {
+      if (!socket.destroyed) {
+        const spec = REASONS.upstream_unreachable;
+        socket.end(`HTTP/1.1 ${spec.status} Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#proxy.close();
+    this.#agent.destroy();
+  }
+
+  get upstream(): URL {
+    return this.#upstream;
+  }
+}

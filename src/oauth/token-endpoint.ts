@@ -1,0 +1,79 @@
+// POST /oauth/token: client authentication, then the grant named by grant_type. Success per RFC 6749 §5.1,
+// errors per §5.2; nothing a client sends can produce a 500 with internals in it.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OAuthError, invalidRequest } from '../errors/oauth-error.js';
+import { StoreUnavailableError } from '../store/store.js';
+import { BodyTooLargeError, readBody } from '../http/body.js';
+import { sendJson } from '../http/respond.js';
+import { headerCount } from '../authn/authenticator.js';
+import { authenticateClient, presentedClient } from './client-auth.js';
+import { parseTokenForm } from './form.js';
+import { passwordGrant } from './grants/password.js';
+import { refreshTokenGrant } from './grants/refresh-token.js';
+import type { GrantContext, GrantHandler } from './grants/grant.js';
+
+const GRANTS: ReadonlyMap<string, GrantHandler> = new Map([
+  ['password', passwordGrant],
+  ['refresh_token', refreshTokenGrant],
+]);
+
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;.*)?$/i;
+
+export type TokenEndpointContext = Omit<GrantContext, 'client' | 'params'> & {
+  clients: ReadonlyMap<string, import('../config/load.js').ResolvedClient>;
+  maxBodyBytes: number;
+};
+
+export interface TokenEndpointOutcome {
+  status: number;
+  reason: string;
+  grantType: string | null;
+  clientId: string | null;
+  username: string | null;
+}
+
+export async function handleTokenRequest(req: IncomingMessage, res: ServerResponse, context: TokenEndpointContext): Promise<TokenEndpointOutcome> {
+  let grantType: string | null = null;
+  let clientId: string | null = null;
+  let username: string | null = null;
+  try {
+    if (req.method !== 'POST') {
+      throw new OAuthError('invalid_request', 'use POST for the token endpoint', 'method_not_allowed', { status: 405, headers: { allow: 'POST' } });
+    }
+    const contentType = req.headers['content-type'];
+    if (contentType === undefined || !FORM_TYPE.test(contentType)) {
+      throw invalidRequest('the body must be application/x-www-form-urlencoded', 'content_type_invalid');
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, context.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        throw new OAuthError('invalid_request', 'the request body is too large', 'body_too_large', { status: 413, headers: { connection: 'close' } });
+      }
+      throw invalidRequest('the request body could not be read', 'body_unreadable');
+    }
+    const params = parseTokenForm(body);
+    grantType = params.get('grant_type') ?? null;
+    username = params.get('username') ?? null;
+    const presented = presentedClient(req.headers, headerCount(req.rawHeaders, 'authorization'), params);
+    clientId = presented.id;
+    if (grantType === null) throw invalidRequest('the "grant_type" parameter is required');
+    const grant = GRANTS.get(grantType);
+    const client = await authenticateClient(presented, context.clients, context.verifier);
+    if (grant === undefined) throw new OAuthError('unsupported_grant_type', 'supported grant types: password, refresh_token', 'grant_type_unsupported');
+    const result = await grant({ ...context, client, params });
+    sendJson(res, 200, result.response);
+    return { status: 200, reason: 'token_issued', grantType, clientId, username: result.subject };
+  } catch (error) {
+    const oauthError =
+      error instanceof OAuthError
+        ? error
+        : error instanceof StoreUnavailableError
+          ? new OAuthError('temporarily_unavailable', 'the token store is unavailable; try again shortly', 'store_unavailable', { headers: { 'retry-after': '1' } })
+          : new OAuthError('server_error', 'the request could not be processed', 'internal_error');
+    sendJson(res, oauthError.status, { error: oauthError.code, error_description: oauthError.description }, oauthError.headers);
+    return { status: oauthError.status, reason: oauthError.reason, grantType, clientId, username };
+  }
+}

@@ -1,0 +1,119 @@
+// Header login and logout on the PCR-360 face: `POST PREFIX/KEY/authlogin.OUTPUT` with PCR-AUTH-USERNAME and
+// PCR-AUTH-PASSWORD opens a session and returns its token; `POST PREFIX/KEY/authlogout.OUTPUT` with
+// PCR-AUTH-TOKEN ends it at once. The proxy answers both itself: they never reach the upstream.
+
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ResolvedApiKey } from '../config/load.js';
+import { REASONS, type ReasonId } from '../errors/reasons.js';
+import type { SecretVerifier } from '../secrets/verifier.js';
+import { StoreUnavailableError, type Store } from '../store/store.js';
+import type { AuthDenial } from '../authn/authenticator.js';
+import { headerCount } from '../authn/authenticator.js';
+import { liveKey, pcrDenial, type PcrContext } from './authenticator.js';
+import { sendPcr, type PcrOutput } from './formats.js';
+import { errorOutput } from './paths.js';
+
+export interface LoginContext extends PcrContext {
+  store: Store;
+  verifier: SecretVerifier;
+}
+
+export interface LoginOutcome {
+  status: number;
+  reason: string;
+  user: string | null;
+}
+
+const MAX_CREDENTIAL_LENGTH = 1024;
+
+export function sendPcrDenial(res: ServerResponse, denial: AuthDenial): void {
+  const spec = REASONS[denial.reason];
+  const headers: Record<string, string> = { ...denial.headers };
+  if (spec.status === 401) headers['www-authenticate'] = 'PCR-AUTH-TOKEN realm="portcullis"';
+  sendPcr(res, spec.status, denial.pcrOutput ?? 'json', { status: 'error', code: spec.status, error: denial.reason, message: spec.message }, headers);
+}
+
+function singleHeader(req: IncomingMessage, name: string): string | null {
+  const value = req.headers[name];
+  if (typeof value !== 'string' || headerCount(req.rawHeaders, name) !== 1) return null;
+  return value.length > MAX_CREDENTIAL_LENGTH ? null : value;
+}
+
+/** The session limits for a key: its own override, else the global ones. 0 means no limit. */
+export function sessionLimits(context: PcrContext, key: ResolvedApiKey): { lifetimeSeconds: number; activitySeconds: number } {
+  return {
+    lifetimeSeconds: key.sessions?.lifetimeSeconds ?? context.pcr.sessions.lifetimeSeconds,
+    activitySeconds: key.sessions?.activitySeconds ?? context.pcr.sessions.activitySeconds,
+  };
+}
+
+export async function handleLogin(req: IncomingMessage, res: ServerResponse, context: LoginContext, presentedKey: string, output: string): Promise<LoginOutcome> {
+  // Login needs no body; whatever was sent is discarded so the connection stays usable.
+  req.resume();
+  const deny = (reason: ReasonId, headers?: Record<string, string>): LoginOutcome => {
+    sendPcrDenial(res, pcrDenial(reason, output, headers));
+    return { status: REASONS[reason].status, reason, user: null };
+  };
+  if (req.method !== 'POST') return deny('login_method_not_allowed', { allow: 'POST' });
+  const key = liveKey(context, presentedKey, output);
+  if ('kind' in key) return deny(key.reason);
+  if (output !== 'json' && output !== 'xml' && output !== 'php') return deny('output_unsupported');
+  const username = singleHeader(req, 'pcr-auth-username');
+  const password = singleHeader(req, 'pcr-auth-password');
+  if (username === null || password === null || username === '' || password === '') return deny('login_headers_missing');
+  const user = context.users.get(username);
+  const member = user !== undefined && user.keys.includes(key.id);
+  const passwordOk = await context.verifier.verify(password, member ? user.password : null);
+  // One answer for unknown users, users of other keys and wrong passwords: nothing tells which logins exist.
+  if (!member || !passwordOk) return { ...deny('login_failed'), user: username };
+  const now = context.clock.now();
+  if (user.sessionExpiresAt !== undefined && now >= user.sessionExpiresAt) return { ...deny('user_disabled'), user: username };
+
+  const limits = sessionLimits(context, key);
+  const caps = [limits.lifetimeSeconds > 0 ? now + limits.lifetimeSeconds * 1000 : null, user.sessionExpiresAt ?? null, key.expiresAt ?? null].filter(
+    (t): t is number => t !== null,
+  );
+  const expiresAt = caps.length > 0 ? Math.min(...caps) : null;
+  const sessionId = randomBytes(16).toString('base64url');
+  try {
+    await context.store.createSession({ id: sessionId, keyId: key.id, user: user.login, createdAt: now, lastActivity: now, expiresAt, idleTimeoutMs: limits.activitySeconds * 1000 });
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) return deny('store_unavailable', { 'retry-after': '1' });
+    throw error;
+  }
+  const token = await context.sessionTokens.issue({ user: user.login, keyId: key.id, sessionId, expiresAt });
+  sendPcr(res, 200, output as PcrOutput, {
+    status: 'success',
+    token,
+    expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
+    inactivityTimeoutSeconds: limits.activitySeconds,
+  });
+  return { status: 200, reason: 'session_created', user: user.login };
+}
+
+export async function handleLogout(req: IncomingMessage, res: ServerResponse, context: LoginContext, presentedKey: string, output: string): Promise<LoginOutcome> {
+  req.resume();
+  const deny = (reason: ReasonId, headers?: Record<string, string>): LoginOutcome => {
+    sendPcrDenial(res, pcrDenial(reason, output, headers));
+    return { status: REASONS[reason].status, reason, user: null };
+  };
+  if (req.method !== 'POST') return deny('login_method_not_allowed', { allow: 'POST' });
+  const key = liveKey(context, presentedKey, output);
+  if ('kind' in key) return deny(key.reason);
+  const header = singleHeader(req, 'pcr-auth-token');
+  if (header === null || header === '') return deny('session_token_missing');
+  const verified = context.sessionTokens.verify(header.trim());
+  if (!verified.ok) return deny('session_token_invalid');
+  if (verified.claims.key !== key.id) return deny('session_key_mismatch');
+  try {
+    const existed = await context.store.deleteSession(verified.claims.sid);
+    context.sessions.forget(verified.claims.sid);
+    if (!existed) return deny('session_ended');
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) return deny('store_unavailable', { 'retry-after': '1' });
+    throw error;
+  }
+  sendPcr(res, 200, errorOutput(output), { status: 'success', message: 'logged out' });
+  return { status: 200, reason: 'session_ended_by_logout', user: verified.claims.sub };
+}

@@ -1,0 +1,51 @@
+// Recognises PCR-360 request paths: `PREFIX/KEY/REQUEST.OUTPUT` and `PREFIX/KEY/rpt/ID.html|pdf`, plus the
+// header-login endpoints `PREFIX/KEY/authlogin.OUTPUT` and `PREFIX/KEY/authlogout.OUTPUT`. Parsing runs on the
+// normalised path, which has no dot segments, empty segments or encoded slashes left to confuse it.
+
+import type { PcrOutput } from './formats.js';
+
+export type PcrPath =
+  | { kind: 'request'; key: string; requestType: string; output: string }
+  | { kind: 'report'; key: string; reportId: string; output: string }
+  | { kind: 'login'; key: string; output: string }
+  | { kind: 'logout'; key: string; output: string };
+
+const OUTPUT_OF_ERRORS: ReadonlySet<string> = new Set(['json', 'xml', 'php']);
+
+/** Returns null for any path that is not shaped like a PCR-360 call, so another authenticator may try it. */
+export function parsePcrPath(path: string, prefix: string): PcrPath | null {
+  if (!path.startsWith(prefix) || path.charCodeAt(prefix.length) !== 0x2f) return null;
+  const rest = path.slice(prefix.length + 1);
+  const firstSlash = rest.indexOf('/');
+  if (firstSlash <= 0) return null;
+  const key = rest.slice(0, firstSlash);
+  const tail = rest.slice(firstSlash + 1);
+  if (tail.startsWith('rpt/')) {
+    const file = tail.slice(4);
+    const dot = file.lastIndexOf('.');
+    if (file.includes('/') || dot <= 0) return null;
+    return { kind: 'report', key, reportId: file.slice(0, dot), output: file.slice(dot + 1) };
+  }
+  if (tail.includes('/')) return null;
+  const dot = tail.lastIndexOf('.');
+  if (dot <= 0 || dot === tail.length - 1) return null;
+  const requestType = tail.slice(0, dot);
+  const output = tail.slice(dot + 1);
+  if (requestType === 'authlogin') return { kind: 'login', key, output };
+  if (requestType === 'authlogout') return { kind: 'logout', key, output };
+  return { kind: 'request', key, requestType, output };
+}
+
+/** The format errors are answered in: the requested one when we speak it, JSON otherwise. */
+export function errorOutput(output: string): PcrOutput {
+  return OUTPUT_OF_ERRORS.has(output) ? (output as PcrOutput) : 'json';
+}
+
+/** The path with its key segment masked, for logs: keys are credentials. */
+export function maskPcrPath(path: string, prefix: string): string {
+  if (!path.startsWith(`${prefix}/`)) return path;
+  const rest = path.slice(prefix.length + 1);
+  const slash = rest.indexOf('/');
+  if (slash <= 0) return path;
+  return `${prefix}/***${rest.slice(slash)}`;
+}

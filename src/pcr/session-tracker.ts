@@ -1,0 +1,90 @@
+// Decides whether a PCR session is alive and records its use. Each process keeps a short-lived local copy of
+// the session records it serves, so a busy session does not cost a store round trip per request, and writes
+// activity back coalesced: at most once per write interval per session. Revocations (logout, admin) reach the
+// local copy through the store's revocation events and win over anything cached.
+//
+// Accuracy: another process sees activity at most `writeIntervalMs` late, so on a multi-process deployment an
+// inactivity timeout can end a session up to that much early; a local view is at most `localTtlMs` stale.
+
+import { LRUCache } from 'lru-cache';
+import type { Logger } from '../log/logger.js';
+import type { SessionRecord, Store } from '../store/store.js';
+import type { RevocationView } from '../tokens/revocations.js';
+
+export type SessionVerdict = { ok: true; session: SessionRecord } | { ok: false; reason: 'session_ended' | 'session_idle' | 'session_expired' };
+
+interface LocalSession {
+  session: SessionRecord;
+  fetchedAt: number;
+  /** The lastActivity the store is known to hold. */
+  storedActivity: number;
+}
+
+export interface SessionTrackerOptions {
+  /** How long a local copy is trusted before the store is asked again; 0 asks every time. */
+  localTtlMs: number;
+  /** Minimum time between two activity write-backs for one session; 0 writes every use. */
+  writeIntervalMs: number;
+  maxLocalSessions: number;
+}
+
+function deadReason(session: SessionRecord, now: number): 'session_idle' | 'session_expired' | null {
+  if (session.expiresAt !== null && now >= session.expiresAt) return 'session_expired';
+  if (session.idleTimeoutMs > 0 && now - session.lastActivity >= session.idleTimeoutMs) return 'session_idle';
+  return null;
+}
+
+export class SessionTracker {
+  readonly #local: LRUCache<string, LocalSession>;
+
+  constructor(
+    private readonly store: Store,
+    private readonly revocations: RevocationView,
+    private readonly logger: Logger,
+    private readonly options: SessionTrackerOptions,
+  ) {
+    this.#local = new LRUCache({ max: options.maxLocalSessions });
+    revocations.onSessionRevoked = (id) => this.#local.delete(id);
+  }
+
+  async check(sessionId: string, now: number): Promise<SessionVerdict> {
+    if (this.revocations.isSessionRevoked(sessionId)) return { ok: false, reason: 'session_ended' };
+    let local = this.#local.get(sessionId);
+    if (local === undefined || now - local.fetchedAt >= this.options.localTtlMs) {
+      const stored = await this.store.getSession(sessionId, now);
+      // The revocation may have arrived while the store answered.
+      if (this.revocations.isSessionRevoked(sessionId)) return { ok: false, reason: 'session_ended' };
+      if (stored === null) {
+        // A stale local copy still tells why the store let the session go; without one it simply ended.
+        const reason = local ? deadReason(local.session, now) : null;
+        this.#local.delete(sessionId);
+        return { ok: false, reason: reason ?? 'session_ended' };
+      }
+      const lastActivity = Math.max(stored.lastActivity, local?.session.lastActivity ?? 0);
+      local = { session: { ...stored, lastActivity }, fetchedAt: now, storedActivity: stored.lastActivity };
+      this.#local.set(sessionId, local);
+    }
+    const reason = deadReason(local.session, now);
+    if (reason !== null) return { ok: false, reason };
+    return { ok: true, session: local.session };
+  }
+
+  /** Records a successful use at `now`; the store hears of it at most once per write interval. */
+  touch(sessionId: string, now: number): void {
+    const local = this.#local.get(sessionId);
+    if (local === undefined || this.revocations.isSessionRevoked(sessionId)) return;
+    if (now > local.session.lastActivity) local.session = { ...local.session, lastActivity: now };
+    if (now - local.storedActivity < this.options.writeIntervalMs) return;
+    local.storedActivity = now;
+    this.store.touchSession(sessionId, now).then(
+      (updated) => {
+        if (updated === null) this.#local.delete(sessionId);
+      },
+      (error: unknown) => this.logger.warn({ err: (error as Error).message }, 'session activity could not be written to the store'),
+    );
+  }
+
+  forget(sessionId: string): void {
+    this.#local.delete(sessionId);
+  }
+}

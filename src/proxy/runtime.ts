@@ -1,0 +1,130 @@
+// Everything the pipeline derives from one config: compiled routes, authenticators, header policy, endpoints.
+// A reload builds a new Runtime and swaps it in one assignment; long-lived services (store, forwarder, caches
+// of revocations, the clock, the logger) live beside it in Services.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import { BearerAuthenticator } from '../authn/bearer.js';
+import type { Authenticator, AuthDenial } from '../authn/authenticator.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/load.js';
+import type { AuthenticatorId } from '../config/schema.js';
+import type { Forwarder } from '../forward/forwarder.js';
+import type { HeaderPolicy } from '../http/sanitize-headers.js';
+import type { Logger } from '../log/logger.js';
+import { compileRoutes, type CompiledRoute } from '../routing/router.js';
+import type { SecretVerifier } from '../secrets/verifier.js';
+import type { Store } from '../store/store.js';
+import { AccessTokens } from '../tokens/access-tokens.js';
+import { KeyRing } from '../tokens/keyring.js';
+import type { RevocationView } from '../tokens/revocations.js';
+import { headerPolicyFor, identityHeaderNames, type IdentityHeaderNames } from './identity-headers.js';
+import type { RequestRecord } from './request-record.js';
+import type { PcrContext } from '../pcr/authenticator.js';
+
+export interface OwnEndpoint {
+  /** Route id for logs and metrics. */
+  id: string;
+  handle(req: IncomingMessage, res: ServerResponse, record: RequestRecord): void;
+}
+
+/** The PCR-360 face, present when the config has a `pcr` section. */
+export interface PcrFace {
+  authenticator: Authenticator;
+  context: PcrContext;
+  /** authlogin / authlogout, answered by the proxy itself. */
+  ownEndpoint(path: string): OwnEndpoint | undefined;
+  sendDenial(res: ServerResponse, denial: AuthDenial): void;
+  /** The path with any API key in it masked, for logs. */
+  maskPath(path: string): string;
+}
+
+export interface RequestObserver {
+  requestFinished(record: RequestRecord, req: IncomingMessage, res: ServerResponse): void;
+}
+
+export interface Services {
+  current(): Runtime;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  observer: RequestObserver;
+  forwarder: Forwarder;
+  revocations: RevocationView;
+  verifier: SecretVerifier;
+}
+
+export interface Runtime {
+  config: Config;
+  keys: KeyRing;
+  accessTokens: AccessTokens;
+  routes: readonly CompiledRoute[];
+  authenticators: ReadonlyMap<AuthenticatorId, Authenticator>;
+  headerPolicy: HeaderPolicy;
+  identityNames: IdentityHeaderNames;
+  ownEndpoints: ReadonlyMap<string, OwnEndpoint>;
+  pcr: PcrFace | null;
+  isTrustedPeer(address: string): boolean;
+}
+
+export type RuntimeParts = Pick<Services, 'store' | 'clock' | 'logger' | 'revocations' | 'verifier'>;
+
+export interface RuntimeExtensions {
+  /** Adds the proxy's own endpoints (token, JWKS, health) to a runtime being built. */
+  ownEndpoints(runtime: Omit<Runtime, 'ownEndpoints'>): Map<string, OwnEndpoint>;
+  /** Builds the PCR face for a runtime being built; null when the config has none. */
+  pcrFace(runtime: Omit<Runtime, 'ownEndpoints' | 'pcr'>): PcrFace | null;
+}
+
+/** Keeps the previous key ring when the keys did not change, so a reload never invalidates issued tokens. */
+function keyRingFor(config: Config, previous: Runtime | null): KeyRing {
+  if (previous && sameKeys(previous.config, config)) return previous.keys;
+  return KeyRing.fromMaterial(config.signingKeys, config.parsed.tokens.algorithm);
+}
+
+function sameKeys(a: Config, b: Config): boolean {
+  if (a.parsed.tokens.algorithm !== b.parsed.tokens.algorithm || a.signingKeys.length !== b.signingKeys.length) return false;
+  return a.signingKeys.every((k, i) => k.kid === b.signingKeys[i]!.kid && k.material === b.signingKeys[i]!.material && k.active === b.signingKeys[i]!.active);
+}
+
+export function buildRuntime(config: Config, parts: RuntimeParts, extensions: RuntimeExtensions, previous: Runtime | null = null): Runtime {
+  const tokens = config.parsed.tokens;
+  const keys = keyRingFor(config, previous);
+  const accessTokens =
+    previous && previous.keys === keys && sameTokenSettings(previous.config, config)
+      ? previous.accessTokens
+      : new AccessTokens(keys, { issuer: tokens.issuer, audience: tokens.audience, leewaySeconds: Math.floor(tokens.leeway / 1000), cacheSize: tokens.cacheSize }, parts.clock);
+  const authenticators = new Map<AuthenticatorId, Authenticator>();
+  authenticators.set(
+    'bearer',
+    new BearerAuthenticator({ accessTokens, revocations: parts.revocations, clients: config.clients, operators: config.operators, requiredScope: config.parsed.oauth.scope }),
+  );
+  const trusted = compileTrustedPeers([]);
+  const base = {
+    config,
+    keys,
+    accessTokens,
+    routes: compileRoutes(config.parsed.routes),
+    authenticators,
+    headerPolicy: headerPolicyFor(config.parsed.identityHeaders),
+    identityNames: identityHeaderNames(config.parsed.identityHeaders),
+    isTrustedPeer: trusted,
+  };
+  const pcr = extensions.pcrFace(base);
+  if (pcr) authenticators.set('pcr-api-key', pcr.authenticator);
+  const withPcr = { ...base, pcr };
+  return { ...withPcr, ownEndpoints: extensions.ownEndpoints(withPcr) };
+}
+
+function sameTokenSettings(a: Config, b: Config): boolean {
+  const x = a.parsed.tokens;
+  const y = b.parsed.tokens;
+  return x.issuer === y.issuer && x.audience === y.audience && x.leeway === y.leeway && x.cacheSize === y.cacheSize;
+}
+
+/** Exact addresses of proxies whose X-Forwarded-* headers are believed. */
+export function compileTrustedPeers(addresses: readonly string[]): (address: string) => boolean {
+  const set = new Set(addresses.filter((a) => isIP(a) !== 0).map((a) => a.replace(/^::ffff:/i, '')));
+  if (set.size === 0) return () => false;
+  return (address) => set.has(address.replace(/^::ffff:/i, ''));
+}

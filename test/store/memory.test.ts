@@ -1,0 +1,103 @@
+// MemoryStore: the shared conformance suite plus what only the in-process store has (bounds and purging).
+
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { createStore } from '../../src/store/index.js';
+import { MemoryStore } from '../../src/store/memory.js';
+import type { SessionRecord } from '../../src/store/store.js';
+import { storeConformanceSuite } from './conformance.js';
+
+// Small bounds: the LRU maps preallocate their capacity, which at the 100k defaults costs ~100 ms per store.
+const smallBounds = { maxSessions: 1000, maxFamilies: 1000, maxRevocations: 1000, maxFailureKeys: 1000 };
+
+storeConformanceSuite('MemoryStore', async () => {
+  const clock = new ManualClock();
+  const store = await createStore({ type: 'memory', memory: smallBounds }, clock);
+  return { store, clock, cleanup: () => store.close() };
+});
+
+describe('MemoryStore specifics', () => {
+  const t0 = Date.UTC(2026, 0, 1);
+  const session = (id: string, over: Partial<SessionRecord> = {}): SessionRecord => ({
+    id,
+    keyId: 'k',
+    user: 'u',
+    createdAt: t0,
+    lastActivity: t0,
+    expiresAt: null,
+    idleTimeoutMs: 0,
+    ...over,
+  });
+
+  it('is a memory store', async () => {
+    expect((await createStore({ type: 'memory', memory: { maxSessions: 5 } })).kind).toBe('memory');
+  });
+
+  it('rejects nonsensical bounds', () => {
+    expect(() => new MemoryStore({ maxSessions: 0 })).toThrow(RangeError);
+    expect(() => new MemoryStore({ maxFailureKeys: 1.5 })).toThrow(RangeError);
+  });
+
+  it('evicts the least recently used session beyond maxSessions', async () => {
+    const store = new MemoryStore({ maxSessions: 2 });
+    await store.createSession(session('a'));
+    await store.createSession(session('b'));
+    await store.getSession('a', t0);
+    await store.createSession(session('c'));
+    expect(await store.getSession('a', t0)).not.toBeNull();
+    expect(await store.getSession('b', t0)).toBeNull();
+    expect(await store.getSession('c', t0)).not.toBeNull();
+  });
+
+  it('makes room from expired revocations before evicting a live one', async () => {
+    const clock = new ManualClock(t0);
+    const store = new MemoryStore({ maxRevocations: 2 }, clock);
+    await store.revokeToken('live', t0 + 10_000);
+    await store.revokeToken('old', t0 + 1_000);
+    clock.advance(2_000);
+    await store.revokeToken('new', t0 + 10_000);
+    expect(await store.isTokenRevoked('live', clock.now())).toBe(true);
+    expect(await store.isTokenRevoked('new', clock.now())).toBe(true);
+  });
+
+  it('purgeExpired drops exactly what is dead at `now`', async () => {
+    const store = new MemoryStore();
+    await store.createSession(session('idle', { idleTimeoutMs: 1000 }));
+    await store.createSession(session('forever'));
+    await store.createFamily(
+      {
+        id: 'f',
+        clientId: 'c',
+        subject: 's',
+        scope: '',
+        createdAt: t0,
+        lastUsedAt: t0,
+        refreshExpiresAt: t0 + 2000,
+        accessExpiresAt: t0 + 500,
+        revokedAt: null,
+      },
+      'h',
+    );
+    await store.revokeToken('j', t0 + 1000);
+    await store.recordFailure('ip', 1000, t0);
+
+    expect(store.purgeExpired(t0 + 999)).toBe(0);
+    expect(store.purgeExpired(t0 + 1000)).toBe(3); // idle session, revocation, failure counter
+    expect(await store.getSession('forever', t0 + 1000)).not.toBeNull();
+    expect(await store.getFamily('f', t0 + 1999)).not.toBeNull();
+    expect(store.purgeExpired(t0 + 2000)).toBe(2); // family and its refresh token
+    expect(await store.redeemRefreshToken('h', 'h2', { refreshExpiresAt: t0 + 9000, accessExpiresAt: t0 + 9000 }, t0)).toEqual({
+      status: 'unknown',
+    });
+  });
+
+  it('refuses a refresh token for a family without refresh expiry', async () => {
+    const store = new MemoryStore();
+    await expect(
+      store.createFamily(
+        { id: 'f', clientId: 'c', subject: 's', scope: '', createdAt: t0, lastUsedAt: t0, refreshExpiresAt: null, accessExpiresAt: t0, revokedAt: null },
+        'h',
+      ),
+    ).rejects.toThrow(TypeError);
+  });
+});
