@@ -19,6 +19,8 @@ import { storeFromConfig } from './store/from-config.js';
 import type { Store } from './store/store.js';
 import { RevocationView } from './tokens/revocations.js';
 import { createPcrFace } from './pcr/face.js';
+import { startAdminServer, type AdminServer } from './admin/server.js';
+import type { Express } from 'express';
 import { SessionTracker } from './pcr/session-tracker.js';
 import { identityHeaderNames } from './proxy/identity-headers.js';
 import { sha256KeyHash } from './config/secrets.js';
@@ -31,6 +33,8 @@ export interface StartOptions {
   store?: Store;
   /** Extra observer of finished requests (metrics). */
   observer?: RequestObserver;
+  /** Adds routes to the admin listener that need no admin token (metrics). */
+  extendAdmin?: (app: Express) => void;
 }
 
 const PURGE_INTERVAL_MS = 30_000;
@@ -42,11 +46,21 @@ export class Portcullis {
   readonly #server: Server;
   readonly #services: Services;
   readonly #demo: DemoBackend | null;
+  readonly #admin: AdminServer;
   readonly #purgeTimer: NodeJS.Timeout;
   readonly #ownsStore: boolean;
   #closing: Promise<void> | null = null;
 
-  private constructor(parts: { runtime: Runtime; server: Server; services: Services; demo: DemoBackend | null; purgeTimer: NodeJS.Timeout; ownsStore: boolean }) {
+  private constructor(parts: {
+    runtime: Runtime;
+    server: Server;
+    admin: AdminServer;
+    services: Services;
+    demo: DemoBackend | null;
+    purgeTimer: NodeJS.Timeout;
+    ownsStore: boolean;
+  }) {
+    this.#admin = parts.admin;
     this.#runtime = parts.runtime;
     this.#server = parts.server;
     this.#services = parts.services;
@@ -139,6 +153,11 @@ export class Portcullis {
         resolve();
       });
     });
+    const admin = await startAdminServer(services, {
+      host: config.parsed.admin.host,
+      port: config.parsed.admin.port,
+      ...(options.extendAdmin ? { extend: options.extendAdmin } : {}),
+    });
     const purgeTimer = setInterval(() => {
       const now = clock.now();
       revocations.purge(now);
@@ -147,7 +166,7 @@ export class Portcullis {
     }, PURGE_INTERVAL_MS);
     purgeTimer.unref();
 
-    const instance = new Portcullis({ runtime: current, server, services, demo, purgeTimer, ownsStore: options.store === undefined });
+    const instance = new Portcullis({ runtime: current, server, admin, services, demo, purgeTimer, ownsStore: options.store === undefined });
     services.current = () => instance.#runtime;
     logger.info({ url: instance.url, upstream: demo ? 'demo' : upstreamUrl.origin, store: store.kind }, 'listening');
     return instance;
@@ -171,6 +190,10 @@ export class Portcullis {
     return this.#services;
   }
 
+  get adminUrl(): string {
+    return this.#admin.url;
+  }
+
   get demoBackendUrl(): string | null {
     return this.#demo?.url ?? null;
   }
@@ -180,10 +203,12 @@ export class Portcullis {
     this.#closing ??= (async () => {
       clearInterval(this.#purgeTimer);
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      const adminClosed = this.#admin.close();
       this.#server.closeIdleConnections();
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
       await Promise.race([closed, deadline]);
       this.#server.closeAllConnections();
+      await adminClosed;
       this.#services.revocations.detach();
       await this.#services.forwarder.close();
       await this.#demo?.close();

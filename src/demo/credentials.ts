@@ -13,6 +13,7 @@ export const DEMO_CREDENTIALS = {
     { id: 'demo-ro', key: 'demo-ro-key' },
   ],
   apiUsers: [{ login: 'api-user', password: 'api-password' }],
+  adminToken: 'demo-admin-token',
 } as const;
 
 export async function demoCredentialLines(config: Config): Promise<string[]> {
@@ -31,6 +32,9 @@ export async function demoCredentialLines(config: Config): Promise<string[]> {
   for (const u of DEMO_CREDENTIALS.apiUsers) {
     const user = config.apiUsers.get(u.login);
     if (user && (await verifySecret(u.password, user.password.parsed))) lines.push(`PCR-360 API user  ${u.login} / ${u.password}`);
+  }
+  if (config.adminToken && (await verifySecret(DEMO_CREDENTIALS.adminToken, config.adminToken.parsed))) {
+    lines.push(`Admin token       ${DEMO_CREDENTIALS.adminToken} (admin API on port ${config.parsed.admin.port})`);
   }
   return lines;
 }

@@ -20,6 +20,7 @@ export const FROZEN_EPOCH = Date.UTC(2026, 0, 15, 12, 0, 0);
 export function baseConfig(upstreamUrl: string): Record<string, unknown> {
   return {
     listen: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0, token: SECRETS.adminTokenHash },
     upstream: { url: upstreamUrl, timeout: '2s', connectTimeout: '1s' },
     tokens: { signingKeys: [{ kid: 'test-key-1', privateKey: { env: 'PORTCULLIS_TEST_SIGNING_KEY' }, active: true }] },
     oauth: {
@@ -126,4 +127,49 @@ export async function login(url: string, overrides: Record<string, string> = {},
     { grant_type: 'password', scope: 'public-api', username: 'my-operator', password: SECRETS.operatorPassword, ...overrides },
     { authorization: basicAuth(client.id, client.secret) },
   );
+}
+
+/** A PCR-360 section like the demo's, plus keys for the edge cases tests need. */
+export function pcrSection(): Record<string, unknown> {
+  return {
+    pathPrefix: '/api',
+    sessions: { lifetimeSeconds: 3600, activitySeconds: 600 },
+    reportSection: 'servicedesk',
+    keys: [
+      { id: 'demo-rw', key: SECRETS.rwKeyHash, read: ['services', 'equipment', 'servicedesk', 'snmp'], write: ['services', 'equipment', 'servicedesk', 'snmp'], tokenAuth: true },
+      { id: 'demo-ro', key: SECRETS.roKeyHash, read: ['servicedesk', 'services'], write: [] },
+      // Anonymous full-access key whose requests reach the upstream with the backend's own key.
+      { id: 'legacy', key: { env: 'PCR_LEGACY_KEY' }, read: ['services', 'equipment', 'servicedesk', 'snmp'], write: ['servicedesk'], upstreamKey: { env: 'PCR_UPSTREAM_KEY' } },
+      { id: 'expired', key: { env: 'PCR_EXPIRED_KEY' }, read: ['servicedesk'], expiresAt: '2025-12-31' },
+      // Token authentication with its own, shorter session limits.
+      { id: 'short', key: { env: 'PCR_SHORT_KEY' }, read: ['servicedesk'], write: ['servicedesk'], tokenAuth: true, sessions: { lifetimeSeconds: 120, activitySeconds: 30 } },
+    ],
+    users: [
+      { login: 'api-user', password: SECRETS.apiUserPasswordHash, keys: ['demo-rw', 'short'] },
+      { login: 'expiring-user', password: SECRETS.apiUserPasswordHash, keys: ['demo-rw'], sessionExpiresAt: '2026-01-15T12:30:00Z' },
+    ],
+  };
+}
+
+/** Plain keys behind the { env } sources of pcrSection(). */
+export const PCR_ENV = {
+  PCR_LEGACY_KEY: 'legacy-client-key-0123456789',
+  PCR_UPSTREAM_KEY: 'upstream-key-1',
+  PCR_EXPIRED_KEY: 'expired-key-0123456789',
+  PCR_SHORT_KEY: 'short-session-key-0123456789',
+};
+
+/** startTestProxy options for a proxy with both faces on /api. */
+export function withPcr(extra: (config: Record<string, unknown>) => void = () => {}): { edit: (config: Record<string, unknown>) => void; env: NodeJS.ProcessEnv } {
+  return {
+    env: { ...PCR_ENV },
+    edit(config) {
+      config['pcr'] = pcrSection();
+      config['routes'] = [
+        { id: 'api', path: '/api/**', authenticators: ['bearer', 'pcr-api-key'] },
+        { id: 'portal-home', path: '/', methods: ['GET'], public: true },
+      ];
+      extra(config);
+    },
+  };
 }

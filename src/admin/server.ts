@@ -1,0 +1,65 @@
+// The admin listener: its own port (loopback by default), never reachable through the public listener.
+// Serves the admin API behind the admin token, plus unauthenticated liveness for probes.
+
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Services } from '../proxy/runtime.js';
+import { requireAdminToken } from './auth.js';
+import { adminRoutes } from './routes.js';
+
+export interface AdminServer {
+  app: Express;
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startAdminServer(
+  services: Services,
+  options: { host: string; port: number; extend?: (app: Express) => void },
+): Promise<AdminServer> {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  // Routes that need no admin token (metrics scraping on a loopback listener) are added before the guard.
+  options.extend?.(app);
+  app.use(requireAdminToken(() => services.current().config.adminToken, services.verifier));
+  app.use(express.json({ limit: '16kb' }));
+  app.use((_req, res, next) => {
+    res.set('cache-control', 'no-store');
+    next();
+  });
+  app.use(adminRoutes(services));
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found' });
+  });
+  // Express's default error page would echo library messages; ours says only what is safe.
+  app.use((error: { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    const status = error.status !== undefined && error.status >= 400 && error.status < 500 ? error.status : 500;
+    res.status(status).json({ error: status === 500 ? 'internal_error' : 'invalid_request' });
+  });
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    app,
+    server,
+    url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
