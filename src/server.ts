@@ -1,29 +1,41 @@
 // Assembles a running Portcullis: the store, the demo backend when configured, the forwarder, the runtime built
-// from config, the public listener and its probes. `Portcullis.start` is what the CLI and every integration test
-// call, so tests run exactly the code operators run.
+// from config, the public and admin listeners. `Portcullis.start` is what the CLI and every integration test
+// call, so tests run exactly the code operators run. `reload` swaps in a new config without dropping requests.
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import { startAdminServer, type AdminServer } from './admin/server.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
+import { sha256KeyHash } from './config/secrets.js';
 import { startDemoBackend, type DemoBackend } from './demo/backend.js';
 import { HttpProxyForwarder } from './forward/http-proxy-forwarder.js';
 import type { Forwarder } from './forward/forwarder.js';
 import { createLogger, type Logger } from './log/logger.js';
+import type { TokenEndpointOutcome } from './oauth/token-endpoint.js';
+import { createPcrFace } from './pcr/face.js';
+import { SessionTracker } from './pcr/session-tracker.js';
+import { LoginGuard } from './protection/login-guard.js';
+import { identityHeaderNames } from './proxy/identity-headers.js';
 import { ownEndpoints, type ReadinessProbe } from './proxy/own-endpoints.js';
 import { createRequestHandler, createUpgradeHandler } from './proxy/pipeline.js';
 import { RequestLogObserver } from './proxy/request-log.js';
-import { buildRuntime, type RequestObserver, type Runtime, type Services } from './proxy/runtime.js';
+import { buildRuntime, type RequestObserver, type Runtime, type RuntimeExtensions, type Services } from './proxy/runtime.js';
 import { SecretVerifier } from './secrets/verifier.js';
 import { storeFromConfig } from './store/from-config.js';
 import type { Store } from './store/store.js';
 import { RevocationView } from './tokens/revocations.js';
-import { createPcrFace } from './pcr/face.js';
-import { startAdminServer, type AdminServer } from './admin/server.js';
-import type { Express } from 'express';
-import { SessionTracker } from './pcr/session-tracker.js';
-import { identityHeaderNames } from './proxy/identity-headers.js';
-import { sha256KeyHash } from './config/secrets.js';
+
+/** Hooks for observers of what the proxy does (metrics); none of them can change a decision. */
+export interface PortcullisHooks {
+  request?: RequestObserver;
+  tokenRequest?: (outcome: TokenEndpointOutcome) => void;
+  login?: (outcome: { status: number; reason: string; user: string | null; kind: 'login' | 'logout' }) => void;
+  reload?: (result: { ok: true; restartNeeded: string[] } | { ok: false; problems: string[] }) => void;
+  /** Adds routes to the admin listener that need no admin token (metrics). */
+  extendAdmin?: (app: Express) => void;
+}
 
 export interface StartOptions {
   config: Config;
@@ -31,22 +43,52 @@ export interface StartOptions {
   logger?: Logger;
   /** A store built by the caller (tests share one between two proxies); otherwise built from config. */
   store?: Store;
-  /** Extra observer of finished requests (metrics). */
-  observer?: RequestObserver;
-  /** Adds routes to the admin listener that need no admin token (metrics). */
-  extendAdmin?: (app: Express) => void;
+  hooks?: PortcullisHooks;
 }
 
 const PURGE_INTERVAL_MS = 30_000;
 /** Longest any token we issue can live; revoked ids are remembered this long. */
 const REVOCATION_MEMORY_MS = 7 * 24 * 3600_000;
 
+function forwarderFor(config: Config, upstream: URL): Forwarder {
+  return new HttpProxyForwarder({
+    upstream,
+    timeoutMs: config.parsed.upstream.timeout,
+    connectTimeoutMs: config.parsed.upstream.connectTimeout,
+    maxSockets: config.parsed.upstream.maxSockets,
+  });
+}
+
+function applyListenerLimits(server: Server, config: Config): void {
+  const listen = config.parsed.listen;
+  server.headersTimeout = listen.headersTimeout;
+  server.requestTimeout = listen.requestTimeout;
+  server.keepAliveTimeout = listen.keepAliveTimeout;
+  server.maxConnections = listen.maxConnections;
+}
+
+/** Settings a running process cannot change; a reload that changes them says a restart is needed. */
+function restartOnlyChanges(before: Config, after: Config): string[] {
+  const a = before.parsed;
+  const b = after.parsed;
+  const changed: string[] = [];
+  if (a.listen.host !== b.listen.host || a.listen.port !== b.listen.port) changed.push('listen.host/port');
+  if (a.listen.maxHeaderSize !== b.listen.maxHeaderSize) changed.push('listen.maxHeaderSize');
+  if (a.admin.host !== b.admin.host || a.admin.port !== b.admin.port) changed.push('admin.host/port');
+  if (JSON.stringify(a.store) !== JSON.stringify(b.store) || before.redisPassword !== after.redisPassword) changed.push('store');
+  if (a.workers !== b.workers) changed.push('workers');
+  if ((a.upstream.url === 'demo') !== (b.upstream.url === 'demo')) changed.push('upstream.url (demo)');
+  return changed;
+}
+
 export class Portcullis {
   #runtime: Runtime;
   readonly #server: Server;
-  readonly #services: Services;
-  readonly #demo: DemoBackend | null;
   readonly #admin: AdminServer;
+  readonly #services: Services;
+  readonly #extensions: RuntimeExtensions;
+  readonly #hooks: PortcullisHooks;
+  readonly #demo: DemoBackend | null;
   readonly #purgeTimer: NodeJS.Timeout;
   readonly #ownsStore: boolean;
   #closing: Promise<void> | null = null;
@@ -56,14 +98,18 @@ export class Portcullis {
     server: Server;
     admin: AdminServer;
     services: Services;
+    extensions: RuntimeExtensions;
+    hooks: PortcullisHooks;
     demo: DemoBackend | null;
     purgeTimer: NodeJS.Timeout;
     ownsStore: boolean;
   }) {
-    this.#admin = parts.admin;
     this.#runtime = parts.runtime;
     this.#server = parts.server;
+    this.#admin = parts.admin;
     this.#services = parts.services;
+    this.#extensions = parts.extensions;
+    this.#hooks = parts.hooks;
     this.#demo = parts.demo;
     this.#purgeTimer = parts.purgeTimer;
     this.#ownsStore = parts.ownsStore;
@@ -71,8 +117,9 @@ export class Portcullis {
 
   static async start(options: StartOptions): Promise<Portcullis> {
     const { config } = options;
+    const hooks = options.hooks ?? {};
     const clock = options.clock ?? systemClock;
-    const logger = options.logger ?? createLogger();
+    const logger = options.logger ?? createLogger({ level: config.parsed.log.level });
     const store = options.store ?? (await storeFromConfig(config, clock));
     const demo =
       config.parsed.upstream.url === 'demo'
@@ -84,15 +131,8 @@ export class Portcullis {
           })
         : null;
     const upstreamUrl = new URL(demo ? demo.url : config.parsed.upstream.url);
-    const forwarder: Forwarder = new HttpProxyForwarder({
-      upstream: upstreamUrl,
-      timeoutMs: config.parsed.upstream.timeout,
-      connectTimeoutMs: config.parsed.upstream.connectTimeout,
-      maxSockets: config.parsed.upstream.maxSockets,
-    });
     const revocations = new RevocationView(REVOCATION_MEMORY_MS);
     revocations.attach(store, () => clock.now());
-    const verifier = new SecretVerifier();
     const storeConfig = config.parsed.store;
     const sessionTracker = new SessionTracker(store, revocations, logger, {
       localTtlMs: storeConfig.type === 'redis' ? storeConfig.sessionCacheTtl : 0,
@@ -106,12 +146,15 @@ export class Portcullis {
       store,
       clock,
       logger,
-      observer: null as unknown as RequestObserver,
-      forwarder,
+      observer: { requestFinished() {} },
+      forwarder: forwarderFor(config, upstreamUrl),
       revocations,
-      verifier,
+      verifier: new SecretVerifier(),
+      guard: new LoginGuard(store, clock, () => services.current().config.parsed.protection.bruteForce),
     };
-    services.observer = new RequestLogObserver(logger, () => current!, options.observer ?? null);
+    services.observer = config.parsed.log.requests
+      ? new RequestLogObserver(logger, () => services.current(), hooks.request ?? null)
+      : (hooks.request ?? services.observer);
     const readiness: ReadinessProbe = {
       async ready() {
         try {
@@ -122,9 +165,14 @@ export class Portcullis {
         }
       },
     };
-    const extensions = {
-      ownEndpoints: (runtime: Omit<Runtime, 'ownEndpoints'>) => ownEndpoints(runtime, { ...services, readiness }),
-      pcrFace: (runtime: Omit<Runtime, 'ownEndpoints' | 'pcr'>) => createPcrFace(runtime, { ...services, sessionTracker }),
+    const extensions: RuntimeExtensions = {
+      ownEndpoints: (runtime) => ownEndpoints(runtime, { ...services, readiness, onTokenRequest: hooks.tokenRequest }),
+      pcrFace: (runtime) =>
+        createPcrFace(runtime, {
+          ...services,
+          sessionTracker,
+          ...(hooks.login ? { onLogin: (outcome) => hooks.login?.(outcome) } : {}),
+        }),
     };
     current = buildRuntime(config, services, extensions);
     if (current.keys.development) {
@@ -134,16 +182,17 @@ export class Portcullis {
       );
     }
 
-    const server = createServer({ requireHostHeader: false }, createRequestHandler(services));
+    const server = createServer({ requireHostHeader: false, maxHeaderSize: config.parsed.listen.maxHeaderSize }, createRequestHandler(services));
+    applyListenerLimits(server, config);
     server.on('upgrade', createUpgradeHandler(services));
     server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) {
-      socket.destroy();
-      return;
-    }
+        socket.destroy();
+        return;
+      }
       const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
       const text = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-      const body = JSON.stringify({ error: 'invalid_request', error_description: status === 408 ? 'request timed out' : 'malformed HTTP request' });
+      const body = JSON.stringify({ error: 'invalid_request', error_description: status === 408 ? 'request timed out' : status === 431 ? 'request headers too large' : 'malformed HTTP request' });
       socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
     });
     await new Promise<void>((resolve, reject) => {
@@ -153,11 +202,18 @@ export class Portcullis {
         resolve();
       });
     });
-    const admin = await startAdminServer(services, {
-      host: config.parsed.admin.host,
-      port: config.parsed.admin.port,
-      ...(options.extendAdmin ? { extend: options.extendAdmin } : {}),
-    });
+    let admin: AdminServer;
+    try {
+      admin = await startAdminServer(services, {
+        host: config.parsed.admin.host,
+        port: config.parsed.admin.port,
+        ...(hooks.extendAdmin ? { extend: hooks.extendAdmin } : {}),
+      });
+    } catch (error) {
+      server.close();
+      await demo?.close();
+      throw error;
+    }
     const purgeTimer = setInterval(() => {
       const now = clock.now();
       revocations.purge(now);
@@ -166,10 +222,55 @@ export class Portcullis {
     }, PURGE_INTERVAL_MS);
     purgeTimer.unref();
 
-    const instance = new Portcullis({ runtime: current, server, admin, services, demo, purgeTimer, ownsStore: options.store === undefined });
+    const instance = new Portcullis({ runtime: current, server, admin, services, extensions, hooks, demo, purgeTimer, ownsStore: options.store === undefined });
     services.current = () => instance.#runtime;
-    logger.info({ url: instance.url, upstream: demo ? 'demo' : upstreamUrl.origin, store: store.kind }, 'listening');
+    logger.info({ url: instance.url, admin: admin.url, upstream: demo ? 'demo' : upstreamUrl.origin, store: store.kind }, 'listening');
     return instance;
+  }
+
+  /**
+   * Swaps in a new, already validated config. Requests in flight finish under the runtime they started with.
+   * Settings that only a restart can change are kept and reported; sessions of API users and keys that the new
+   * config no longer has are ended.
+   */
+  async reload(config: Config): Promise<{ restartNeeded: string[] }> {
+    const previous = this.#runtime;
+    const restartNeeded = restartOnlyChanges(previous.config, config);
+    const effective = restartNeeded.length === 0 ? config : keepRestartOnly(previous.config, config);
+    const next = buildRuntime(effective, this.#services, this.#extensions, previous);
+    const oldUpstream = previous.config.parsed.upstream;
+    const newUpstream = effective.parsed.upstream;
+    if (newUpstream.url !== 'demo' && JSON.stringify(oldUpstream) !== JSON.stringify(newUpstream)) {
+      const old = this.#services.forwarder;
+      this.#services.forwarder = forwarderFor(effective, new URL(newUpstream.url));
+      // Requests already forwarded keep their sockets until they finish; then the old pool goes.
+      setTimeout(() => void old.close(), oldUpstream.timeout + 1000).unref();
+    }
+    applyListenerLimits(this.#server, effective);
+    this.#runtime = next;
+    await this.#endRemovedSessions(previous.config, effective);
+    this.#services.logger.info({ source: config.source, restartNeeded }, 'config reloaded');
+    this.#hooks.reload?.({ ok: true, restartNeeded });
+    return { restartNeeded };
+  }
+
+  /** Reports a reload that failed validation; the running config stays. */
+  reloadFailed(problems: string[]): void {
+    this.#services.logger.error({ problems }, 'config reload failed; keeping the running config');
+    this.#hooks.reload?.({ ok: false, problems });
+  }
+
+  async #endRemovedSessions(before: Config, after: Config): Promise<void> {
+    const removedUsers = [...before.apiUsers.keys()].filter((login) => !after.apiUsers.has(login));
+    const keptKeys = new Set(after.apiKeys.map((k) => k.id));
+    const removedKeys = before.apiKeys.map((k) => k.id).filter((id) => !keptKeys.has(id));
+    try {
+      for (const user of removedUsers) await this.#services.store.deleteSessions({ user });
+      for (const keyId of removedKeys) await this.#services.store.deleteSessions({ keyId });
+    } catch (error) {
+      // Requests of removed users and keys are refused anyway (the runtime no longer knows them).
+      this.#services.logger.warn({ err: (error as Error).message }, 'could not delete the sessions of removed API users or keys');
+    }
   }
 
   get port(): number {
@@ -182,16 +283,16 @@ export class Portcullis {
     return `http://${host}:${address.port}`;
   }
 
+  get adminUrl(): string {
+    return this.#admin.url;
+  }
+
   get runtime(): Runtime {
     return this.#runtime;
   }
 
   get services(): Services {
     return this.#services;
-  }
-
-  get adminUrl(): string {
-    return this.#admin.url;
   }
 
   get demoBackendUrl(): string | null {
@@ -205,8 +306,12 @@ export class Portcullis {
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
       const adminClosed = this.#admin.close();
       this.#server.closeIdleConnections();
-      const deadline = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, deadlineMs);
+      });
       await Promise.race([closed, deadline]);
+      clearTimeout(timer);
       this.#server.closeAllConnections();
       await adminClosed;
       this.#services.revocations.detach();
@@ -216,4 +321,17 @@ export class Portcullis {
     })();
     return this.#closing;
   }
+}
+
+/** The new config with the restart-only settings of the running one, so a reload applies everything else. */
+function keepRestartOnly(running: Config, next: Config): Config {
+  const parsed = {
+    ...next.parsed,
+    listen: { ...next.parsed.listen, host: running.parsed.listen.host, port: running.parsed.listen.port, maxHeaderSize: running.parsed.listen.maxHeaderSize },
+    admin: { ...next.parsed.admin, host: running.parsed.admin.host, port: running.parsed.admin.port },
+    store: running.parsed.store,
+    workers: running.parsed.workers,
+    upstream: (running.parsed.upstream.url === 'demo') !== (next.parsed.upstream.url === 'demo') ? running.parsed.upstream : next.parsed.upstream,
+  };
+  return { ...next, parsed, redisPassword: running.redisPassword, sentinelPassword: running.sentinelPassword };
 }

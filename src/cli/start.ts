@@ -7,6 +7,7 @@ import { createLogger } from '../log/logger.js';
 import { Portcullis } from '../server.js';
 import { KeyRingError } from '../tokens/keyring.js';
 import { demoCredentialLines } from '../demo/credentials.js';
+import { watchConfig } from './reload.js';
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -30,10 +31,13 @@ export async function runStart(args: string[]): Promise<number> {
     console.error('portcullis: no config file: pass --config FILE (or set PORTCULLIS_CONFIG). config/example.yaml is a complete example.');
     return 2;
   }
-  const logger = createLogger();
+  let logger = createLogger();
   let proxy: Portcullis;
+  let stopWatching = () => {};
+  let overrides: ConfigOverrides = {};
+  let shutdownTimeout = 10_000;
   try {
-    const overrides: ConfigOverrides = {};
+    overrides = {};
     if (values.upstream !== undefined) overrides.upstream = values.upstream;
     if (values.host !== undefined) overrides.host = values.host;
     if (values.store !== undefined) overrides.store = values.store;
@@ -42,7 +46,10 @@ export async function runStart(args: string[]): Promise<number> {
     const adminPort = portValue('admin-port', values['admin-port']);
     if (adminPort !== undefined) overrides.adminPort = adminPort;
     const config = await loadConfigFile(file, overrides);
+    logger = createLogger({ level: (process.env['PORTCULLIS_LOG_LEVEL'] as typeof config.parsed.log.level | undefined) ?? config.parsed.log.level });
+    shutdownTimeout = config.parsed.listen.shutdownTimeout;
     proxy = await Portcullis.start({ config, logger });
+    stopWatching = watchConfig(proxy, file, overrides);
     const banner = [`Portcullis listening on ${proxy.url}`, `  upstream: ${proxy.demoBackendUrl ? `built-in demo ITSM backend (${proxy.demoBackendUrl})` : config.parsed.upstream.url}`];
     if (proxy.demoBackendUrl) {
       const lines = await demoCredentialLines(config);
@@ -69,7 +76,8 @@ export async function runStart(args: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal }, 'shutting down');
-      void proxy.close().then(resolve);
+      stopWatching();
+      void proxy.close(shutdownTimeout).then(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -2,7 +2,18 @@
 // README's config reference; `loadConfig` validates a file against this schema and reports every problem at once.
 
 import { z } from 'zod';
+import { isIP } from 'node:net';
 import { parseDuration } from './duration.js';
+
+function isAddressOrCidr(text: string): boolean {
+  const [address, bits, extra] = text.split('/');
+  if (extra !== undefined || address === undefined) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
 
 const duration = (example = '1h30m') =>
   z.string({ error: `expected a duration like "${example}"` }).transform((text, ctx) => {
@@ -214,6 +225,47 @@ export const configSchema = z.strictObject({
     .strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8080),
+      /**
+       * Peers (addresses or CIDR ranges) whose X-Forwarded-For / -Proto / -Host are believed: a load balancer in
+       * front of the proxy. From anyone else those headers are replaced, and the socket address is the client.
+       */
+      trustedProxies: z.array(z.string().refine(isAddressOrCidr, 'expected an IP address or CIDR range like "10.0.0.0/8"')).default([]),
+      /** Time allowed for a client to send the request headers (slow-header attacks are cut here). */
+      headersTimeout: duration('10s').prefault('10s'),
+      /** Time allowed for a client to send the whole request. */
+      requestTimeout: duration('60s').prefault('60s'),
+      /** Idle keep-alive connections are kept this long: longer than a load balancer's idle timeout (often 60s). */
+      keepAliveTimeout: duration('75s').prefault('75s'),
+      /** Largest request header block in bytes; larger ones are answered 431. */
+      maxHeaderSize: z.number().int().min(1024).max(1_048_576).default(16_384),
+      maxConnections: z.number().int().min(1).default(10_000),
+      /** On SIGTERM, in-flight requests get this long to finish before connections are closed. */
+      shutdownTimeout: duration('10s').prefault('10s'),
+      /** Largest request body the proxy's own endpoints (token endpoint, login) accept, in bytes. */
+      maxOwnBodyBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
+    })
+    .prefault({}),
+  /** Worker processes on one port (node:cluster); "auto" is one per core. More than one needs the Redis store. */
+  workers: z.union([z.number().int().min(1).max(64), z.literal('auto')]).default(1),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      /** One line per request. */
+      requests: z.boolean().default(true),
+    })
+    .prefault({}),
+  protection: z
+    .strictObject({
+      bruteForce: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** Failed logins for one username (OAuth operator or API user) before it is refused for the window. */
+          maxFailuresPerUser: z.number().int().min(1).default(5),
+          /** Failed logins from one client address before it is refused for the window. */
+          maxFailuresPerAddress: z.number().int().min(1).default(20),
+          window: duration('15m').prefault('15m'),
+        })
+        .prefault({}),
     })
     .prefault({}),
   upstream: z.strictObject({

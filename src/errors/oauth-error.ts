@@ -9,7 +9,9 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   | 'invalid_scope'
   | 'server_error'
-  | 'temporarily_unavailable';
+  | 'temporarily_unavailable'
+  /** Not an RFC 6749 code: brute-force protection refusing further attempts for a while (HTTP 429). */
+  | 'too_many_requests';
 
 const STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -20,6 +22,7 @@ const STATUS: Record<OAuthErrorCode, number> = {
   invalid_scope: 400,
   server_error: 500,
   temporarily_unavailable: 503,
+  too_many_requests: 429,
 };
 
 export class OAuthError extends Error {

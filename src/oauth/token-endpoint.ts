@@ -12,6 +12,7 @@ import { parseTokenForm } from './form.js';
 import { passwordGrant } from './grants/password.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import type { GrantContext, GrantHandler } from './grants/grant.js';
+import type { LoginGuard } from '../protection/login-guard.js';
 
 const GRANTS: ReadonlyMap<string, GrantHandler> = new Map([
   ['password', passwordGrant],
@@ -23,7 +24,11 @@ const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;.*)?$/i;
 export type TokenEndpointContext = Omit<GrantContext, 'client' | 'params'> & {
   clients: ReadonlyMap<string, import('../config/load.js').ResolvedClient>;
   maxBodyBytes: number;
+  guard: LoginGuard;
 };
+
+/** Outcomes that mean someone presented a wrong secret: they count towards brute-force protection. */
+const GUESSING_REASONS: ReadonlySet<string> = new Set(['login_failed', 'client_secret_invalid', 'client_unknown', 'client_auth_malformed']);
 
 export interface TokenEndpointOutcome {
   status: number;
@@ -33,7 +38,12 @@ export interface TokenEndpointOutcome {
   username: string | null;
 }
 
-export async function handleTokenRequest(req: IncomingMessage, res: ServerResponse, context: TokenEndpointContext): Promise<TokenEndpointOutcome> {
+export async function handleTokenRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  context: TokenEndpointContext,
+  clientAddress: string,
+): Promise<TokenEndpointOutcome> {
   let grantType: string | null = null;
   let clientId: string | null = null;
   let username: string | null = null;
@@ -61,11 +71,26 @@ export async function handleTokenRequest(req: IncomingMessage, res: ServerRespon
     clientId = presented.id;
     if (grantType === null) throw invalidRequest('the "grant_type" parameter is required');
     const grant = GRANTS.get(grantType);
-    const client = await authenticateClient(presented, context.clients, context.verifier);
-    if (grant === undefined) throw new OAuthError('unsupported_grant_type', 'supported grant types: password, refresh_token', 'grant_type_unsupported');
-    const result = await grant({ ...context, client, params });
-    sendJson(res, 200, result.response);
-    return { status: 200, reason: 'token_issued', grantType, clientId, username: result.subject };
+    const attemptedUser = grantType === 'password' ? username : null;
+    const verdict = await context.guard.check('oauth', attemptedUser, clientAddress);
+    if (!verdict.allowed) {
+      throw new OAuthError('too_many_requests', 'too many failed attempts; try again later', 'rate_limited', {
+        headers: { 'retry-after': String(verdict.retryAfterSeconds) },
+      });
+    }
+    try {
+      const client = await authenticateClient(presented, context.clients, context.verifier);
+      if (grant === undefined) throw new OAuthError('unsupported_grant_type', 'supported grant types: password, refresh_token', 'grant_type_unsupported');
+      const result = await grant({ ...context, client, params });
+      if (attemptedUser !== null) await context.guard.succeeded('oauth', attemptedUser);
+      sendJson(res, 200, result.response);
+      return { status: 200, reason: 'token_issued', grantType, clientId, username: result.subject };
+    } catch (error) {
+      if (error instanceof OAuthError && GUESSING_REASONS.has(error.reason)) {
+        await context.guard.failed('oauth', error.reason === 'login_failed' ? attemptedUser : null, clientAddress);
+      }
+      throw error;
+    }
   } catch (error) {
     const oauthError =
       error instanceof OAuthError

@@ -5,13 +5,15 @@ import type { PcrFace, Runtime, Services } from '../proxy/runtime.js';
 import { PcrApiKeyAuthenticator, type PcrContext } from './authenticator.js';
 import { ApiKeyIndex } from './keys.js';
 import { handleLogin, handleLogout, sendPcrDenial, type LoginContext } from './login.js';
-import { maskPcrPath, parsePcrPath } from './paths.js';
+import { errorOutput, maskPcrPath, parsePcrPath } from './paths.js';
+import { requestClientAddress } from '../proxy/own-endpoints.js';
+import { StoreUnavailableError } from '../store/store.js';
 import { SessionTokens } from './session-tokens.js';
 import { SessionTracker } from './session-tracker.js';
 
 export const SESSION_TOKEN_AUDIENCE_SUFFIX = '#pcr-session';
 
-export interface PcrServices extends Pick<Services, 'store' | 'clock' | 'logger' | 'revocations' | 'verifier'> {
+export interface PcrServices extends Pick<Services, 'store' | 'clock' | 'logger' | 'revocations' | 'verifier' | 'guard'> {
   /** Shared across reloads so local session state survives a config change. */
   sessionTracker: SessionTracker;
   onLogin?: (outcome: { status: number; reason: string; user: string | null; kind: 'login' | 'logout' }, clientAddress: string) => void;
@@ -33,7 +35,7 @@ export function createPcrFace(runtime: Omit<Runtime, 'ownEndpoints' | 'pcr'>, se
     sessions: services.sessionTracker,
     clock: services.clock,
   };
-  const loginContext: LoginContext = { ...context, store: services.store, verifier: services.verifier };
+  const loginContext: LoginContext = { ...context, store: services.store, verifier: services.verifier, guard: services.guard };
   const authenticator = new PcrApiKeyAuthenticator(context);
   return {
     authenticator,
@@ -45,18 +47,24 @@ export function createPcrFace(runtime: Omit<Runtime, 'ownEndpoints' | 'pcr'>, se
       return {
         id: kind === 'login' ? 'pcr-login' : 'pcr-logout',
         handle(req, res, record) {
-          const handler = kind === 'login' ? handleLogin : handleLogout;
-          handler(req, res, loginContext, target.key, target.output).then(
+          const address = requestClientAddress(req, runtime);
+          const handling =
+            kind === 'login'
+              ? handleLogin(req, res, loginContext, target.key, target.output, address)
+              : handleLogout(req, res, loginContext, target.key, target.output);
+          handling.then(
             (outcome) => {
               record.reason = outcome.reason;
               record.outcome = outcome.status === 200 ? 'own' : 'denied';
-              services.onLogin?.({ ...outcome, kind }, req.socket.remoteAddress ?? '');
+              services.onLogin?.({ ...outcome, kind }, address);
             },
             (error: unknown) => {
-              services.logger.error({ err: error }, 'login failed unexpectedly');
+              const unavailable = error instanceof StoreUnavailableError;
+              if (!unavailable) services.logger.error({ err: error }, 'login failed unexpectedly');
               record.outcome = 'error';
-              record.reason = 'internal_error';
-              sendPcrDenial(res, { kind: 'denial', reason: 'internal_error', face: 'pcr', pcrOutput: 'json' });
+              const reason = unavailable ? 'store_unavailable' : 'internal_error';
+              record.reason = reason;
+              sendPcrDenial(res, { kind: 'denial', reason, face: 'pcr', pcrOutput: errorOutput(target.output) });
             },
           );
         },

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedApiKey } from '../config/load.js';
 import { REASONS, type ReasonId } from '../errors/reasons.js';
 import type { SecretVerifier } from '../secrets/verifier.js';
+import type { LoginGuard } from '../protection/login-guard.js';
 import { StoreUnavailableError, type Store } from '../store/store.js';
 import type { AuthDenial } from '../authn/authenticator.js';
 import { headerCount } from '../authn/authenticator.js';
@@ -17,6 +18,7 @@ import { errorOutput } from './paths.js';
 export interface LoginContext extends PcrContext {
   store: Store;
   verifier: SecretVerifier;
+  guard: LoginGuard;
 }
 
 export interface LoginOutcome {
@@ -48,7 +50,14 @@ export function sessionLimits(context: PcrContext, key: ResolvedApiKey): { lifet
   };
 }
 
-export async function handleLogin(req: IncomingMessage, res: ServerResponse, context: LoginContext, presentedKey: string, output: string): Promise<LoginOutcome> {
+export async function handleLogin(
+  req: IncomingMessage,
+  res: ServerResponse,
+  context: LoginContext,
+  presentedKey: string,
+  output: string,
+  clientAddress: string,
+): Promise<LoginOutcome> {
   // Login needs no body; whatever was sent is discarded so the connection stays usable.
   req.resume();
   const deny = (reason: ReasonId, headers?: Record<string, string>): LoginOutcome => {
@@ -62,11 +71,17 @@ export async function handleLogin(req: IncomingMessage, res: ServerResponse, con
   const username = singleHeader(req, 'pcr-auth-username');
   const password = singleHeader(req, 'pcr-auth-password');
   if (username === null || password === null || username === '' || password === '') return deny('login_headers_missing');
+  const verdict = await context.guard.check('pcr', username, clientAddress);
+  if (!verdict.allowed) return deny('rate_limited', { 'retry-after': String(verdict.retryAfterSeconds) });
   const user = context.users.get(username);
   const member = user !== undefined && user.keys.includes(key.id);
   const passwordOk = await context.verifier.verify(password, member ? user.password : null);
   // One answer for unknown users, users of other keys and wrong passwords: nothing tells which logins exist.
-  if (!member || !passwordOk) return { ...deny('login_failed'), user: username };
+  if (!member || !passwordOk) {
+    await context.guard.failed('pcr', username, clientAddress);
+    return { ...deny('login_failed'), user: username };
+  }
+  await context.guard.succeeded('pcr', username);
   const now = context.clock.now();
   if (user.sessionExpiresAt !== undefined && now >= user.sessionExpiresAt) return { ...deny('user_disabled'), user: username };
 
@@ -92,7 +107,13 @@ export async function handleLogin(req: IncomingMessage, res: ServerResponse, con
   return { status: 200, reason: 'session_created', user: user.login };
 }
 
-export async function handleLogout(req: IncomingMessage, res: ServerResponse, context: LoginContext, presentedKey: string, output: string): Promise<LoginOutcome> {
+export async function handleLogout(
+  req: IncomingMessage,
+  res: ServerResponse,
+  context: LoginContext,
+  presentedKey: string,
+  output: string,
+): Promise<LoginOutcome> {
   req.resume();
   const deny = (reason: ReasonId, headers?: Record<string, string>): LoginOutcome => {
     sendPcrDenial(res, pcrDenial(reason, output, headers));

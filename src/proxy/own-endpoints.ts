@@ -4,10 +4,16 @@
 
 import type { Logger } from '../log/logger.js';
 import { sendJson } from '../http/respond.js';
-import { handleTokenRequest } from '../oauth/token-endpoint.js';
+import { handleTokenRequest, type TokenEndpointOutcome } from '../oauth/token-endpoint.js';
+import { clientAddress } from '../http/sanitize-headers.js';
+import type { IncomingMessage } from 'node:http';
 import type { OwnEndpoint, Runtime, Services } from './runtime.js';
 
-export const TOKEN_BODY_LIMIT_BYTES = 16 * 1024;
+/** The client's address as brute-force protection counts it: X-Forwarded-For only from a trusted proxy. */
+export function requestClientAddress(req: IncomingMessage, runtime: Pick<Runtime, 'isTrustedPeer'>): string {
+  const peerAddress = req.socket.remoteAddress ?? '';
+  return clientAddress({ incoming: req.headers, peerAddress, trustedPeer: runtime.isTrustedPeer(peerAddress) });
+}
 
 export interface ReadinessProbe {
   ready(): Promise<{ ready: boolean; checks: Record<string, 'ok' | 'failing'> }>;
@@ -15,7 +21,11 @@ export interface ReadinessProbe {
 
 export function ownEndpoints(
   runtime: Omit<Runtime, 'ownEndpoints'>,
-  services: Pick<Services, 'store' | 'clock' | 'verifier'> & { logger: Logger; readiness: ReadinessProbe; onTokenRequest?: (outcome: Awaited<ReturnType<typeof handleTokenRequest>>) => void },
+  services: Pick<Services, 'store' | 'clock' | 'verifier' | 'guard'> & {
+    logger: Logger;
+    readiness: ReadinessProbe;
+    onTokenRequest?: ((outcome: TokenEndpointOutcome) => void) | undefined;
+  },
 ): Map<string, OwnEndpoint> {
   const config = runtime.config;
   const tokenContext = {
@@ -26,13 +36,14 @@ export function ownEndpoints(
     clock: services.clock,
     accessTokens: runtime.accessTokens,
     verifier: services.verifier,
-    maxBodyBytes: TOKEN_BODY_LIMIT_BYTES,
+    maxBodyBytes: config.parsed.listen.maxOwnBodyBytes,
+    guard: services.guard,
   };
   const endpoints = new Map<string, OwnEndpoint>();
   endpoints.set('/oauth/token', {
     id: 'oauth-token',
     handle(req, res, record) {
-      void handleTokenRequest(req, res, tokenContext).then((outcome) => {
+      void handleTokenRequest(req, res, tokenContext, requestClientAddress(req, runtime)).then((outcome) => {
         record.reason = outcome.reason;
         record.outcome = outcome.status === 200 ? 'own' : 'denied';
         services.onTokenRequest?.(outcome);

@@ -3,7 +3,7 @@
 // of revocations, the clock, the logger) live beside it in Services.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { BearerAuthenticator } from '../authn/bearer.js';
 import type { Authenticator, AuthDenial } from '../authn/authenticator.js';
 import type { Clock } from '../clock.js';
@@ -21,6 +21,7 @@ import type { RevocationView } from '../tokens/revocations.js';
 import { headerPolicyFor, identityHeaderNames, type IdentityHeaderNames } from './identity-headers.js';
 import type { RequestRecord } from './request-record.js';
 import type { PcrContext } from '../pcr/authenticator.js';
+import type { LoginGuard } from '../protection/login-guard.js';
 
 export interface OwnEndpoint {
   /** Route id for logs and metrics. */
@@ -52,6 +53,7 @@ export interface Services {
   forwarder: Forwarder;
   revocations: RevocationView;
   verifier: SecretVerifier;
+  guard: LoginGuard;
 }
 
 export interface Runtime {
@@ -99,7 +101,7 @@ export function buildRuntime(config: Config, parts: RuntimeParts, extensions: Ru
     'bearer',
     new BearerAuthenticator({ accessTokens, revocations: parts.revocations, clients: config.clients, operators: config.operators, requiredScope: config.parsed.oauth.scope }),
   );
-  const trusted = compileTrustedPeers([]);
+  const trusted = compileTrustedPeers(config.parsed.listen.trustedProxies);
   const base = {
     config,
     keys,
@@ -122,9 +124,19 @@ function sameTokenSettings(a: Config, b: Config): boolean {
   return x.issuer === y.issuer && x.audience === y.audience && x.leeway === y.leeway && x.cacheSize === y.cacheSize;
 }
 
-/** Exact addresses of proxies whose X-Forwarded-* headers are believed. */
-export function compileTrustedPeers(addresses: readonly string[]): (address: string) => boolean {
-  const set = new Set(addresses.filter((a) => isIP(a) !== 0).map((a) => a.replace(/^::ffff:/i, '')));
-  if (set.size === 0) return () => false;
-  return (address) => set.has(address.replace(/^::ffff:/i, ''));
+/** Peers whose X-Forwarded-* headers are believed: exact addresses or CIDR ranges, IPv4 and IPv6. */
+export function compileTrustedPeers(entries: readonly string[]): (address: string) => boolean {
+  if (entries.length === 0) return () => false;
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address, bits] = entry.split('/') as [string, string | undefined];
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, Number(bits), family);
+  }
+  return (address) => {
+    const unmapped = address.replace(/^::ffff:/i, '');
+    const family = isIP(unmapped);
+    return family !== 0 && list.check(unmapped, family === 6 ? 'ipv6' : 'ipv4');
+  };
 }
