@@ -110,8 +110,8 @@ const isoDate = z
   .refine((s) => /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$/.test(s) && !Number.isNaN(Date.parse(s)), {
     message: 'expected a date like "2027-12-31" or "2027-12-31T23:59:59Z"',
   })
-  // A bare date means the whole day is included: the key works until the end of that day, UTC.
-  .transform((s) => (s.length === 10 ? Date.parse(`${s}T23:59:59.999Z`) : Date.parse(s)));
+  // A bare date means the whole day is included: the key works until the next midnight, UTC (exclusive).
+  .transform((s) => (s.length === 10 ? Date.parse(`${s}T00:00:00Z`) + 86_400_000 : Date.parse(s)));
 
 const sessionLimits = z.strictObject({
   lifetimeSeconds: z.number().int().min(0).optional(),

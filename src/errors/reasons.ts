@@ -44,6 +44,7 @@ export const REASONS = {
 
   // API keys and PCR sessions
   api_key_missing: { status: 401, message: 'an API key is required' },
+  credentials_conflicting: { status: 400, message: 'send either an API key in the path or a bearer token, not both' },
   api_key_invalid: { status: 401, message: 'the API key is not valid' },
   api_key_expired: { status: 401, message: 'the API key has expired' },
   key_lacks_read: { status: 403, message: 'the API key does not allow reading this section' },

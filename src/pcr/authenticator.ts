@@ -44,13 +44,20 @@ export function liveKey(context: PcrContext, presented: string, output: string):
   return key;
 }
 
+/** Whether a path carries one of the configured API keys where PCR-360 puts it. */
+export function pathCarriesApiKey(context: PcrContext, path: string): boolean {
+  const target = parsePcrPath(path, context.pcr.pathPrefix);
+  return target !== null && context.keys.find(target.key) !== undefined;
+}
+
 export class PcrApiKeyAuthenticator implements Authenticator {
   readonly id = 'pcr-api-key' as const;
 
   constructor(private readonly context: PcrContext) {}
 
   authenticate(request: AuthRequest): AuthOutcome | Promise<AuthOutcome> {
-    // A bearer credential belongs to the OAuth face, whatever the path looks like.
+    // A bearer credential belongs to the OAuth face, whatever the path looks like (the pipeline refuses a bearer
+    // request whose path also carries one of our keys).
     if (request.headers.authorization !== undefined) return NOT_MINE;
     const { pcr } = this.context;
     const target = parsePcrPath(request.path, pcr.pathPrefix);

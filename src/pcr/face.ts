@@ -2,7 +2,7 @@
 // endpoints, error rendering in the client's output format, and masking of keys in logged paths.
 
 import type { PcrFace, Runtime, Services } from '../proxy/runtime.js';
-import { PcrApiKeyAuthenticator, type PcrContext } from './authenticator.js';
+import { PcrApiKeyAuthenticator, pathCarriesApiKey, type PcrContext } from './authenticator.js';
 import { ApiKeyIndex } from './keys.js';
 import { handleLogin, handleLogout, sendPcrDenial, type LoginContext } from './login.js';
 import { errorOutput, maskPcrPath, parsePcrPath } from './paths.js';
@@ -71,6 +71,7 @@ export function createPcrFace(runtime: Omit<Runtime, 'ownEndpoints' | 'pcr'>, se
       };
     },
     sendDenial: sendPcrDenial,
+    carriesApiKey: (path) => pathCarriesApiKey(context, path),
     maskPath: (path) => maskPcrPath(path, pcr.pathPrefix),
   };
 }

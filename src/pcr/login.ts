@@ -92,7 +92,9 @@ export async function handleLogin(
   const expiresAt = caps.length > 0 ? Math.min(...caps) : null;
   const sessionId = randomBytes(16).toString('base64url');
   try {
-    await context.store.createSession({ id: sessionId, keyId: key.id, user: user.login, createdAt: now, lastActivity: now, expiresAt, idleTimeoutMs: limits.activitySeconds * 1000 });
+    const session = { id: sessionId, keyId: key.id, user: user.login, createdAt: now, lastActivity: now, expiresAt, idleTimeoutMs: limits.activitySeconds * 1000 };
+    await context.store.createSession(session);
+    context.sessions.remember(session, now);
   } catch (error) {
     if (error instanceof StoreUnavailableError) return deny('store_unavailable', { 'retry-after': '1' });
     throw error;

@@ -69,6 +69,11 @@ export class SessionTracker {
     return { ok: true, session: local.session };
   }
 
+  /** Keeps a session just created here, so its first check needs no store round trip and knows why it died. */
+  remember(session: SessionRecord, now: number): void {
+    this.#local.set(session.id, { session, fetchedAt: now, storedActivity: session.lastActivity });
+  }
+
   /** Records a successful use at `now`; the store hears of it at most once per write interval. */
   touch(sessionId: string, now: number): void {
     const local = this.#local.get(sessionId);

@@ -145,6 +145,12 @@ function forward(
   request: AuthRequest,
   success: AuthSuccess,
 ): void {
+  // A request authenticated by a bearer token whose path also carries one of our API keys holds two
+  // credentials; forwarding it would hand the key to the upstream, so it is refused.
+  if (success.identity.method === 'oauth' && success !== PUBLIC_ACCESS && runtime.pcr?.carriesApiKey(request.path)) {
+    deny(res, record, { kind: 'denial', reason: 'credentials_conflicting', face: 'bearer' }, runtime);
+    return;
+  }
   const headers = outgoingHeaders(req, runtime, success);
   record.outcome = 'forwarded';
   record.authMethod = success === PUBLIC_ACCESS ? 'public' : success.identity.method;

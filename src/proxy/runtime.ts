@@ -36,6 +36,8 @@ export interface PcrFace {
   /** authlogin / authlogout, answered by the proxy itself. */
   ownEndpoint(path: string): OwnEndpoint | undefined;
   sendDenial(res: ServerResponse, denial: AuthDenial): void;
+  /** Whether the path carries one of the configured API keys. */
+  carriesApiKey(path: string): boolean;
   /** The path with any API key in it masked, for logs. */
   maskPath(path: string): string;
 }
