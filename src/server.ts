@@ -11,6 +11,7 @@ import type { Config } from './config/load.js';
 import { sha256KeyHash } from './config/secrets.js';
 import { startDemoBackend, type DemoBackend } from './demo/backend.js';
 import { HttpProxyForwarder } from './forward/http-proxy-forwarder.js';
+import { UndiciForwarder } from './forward/undici-forwarder.js';
 import type { Forwarder } from './forward/forwarder.js';
 import { createLogger, type Logger } from './log/logger.js';
 import type { TokenEndpointOutcome } from './oauth/token-endpoint.js';
@@ -35,6 +36,10 @@ export interface PortcullisHooks {
   reload?: (result: { ok: true; restartNeeded: string[] } | { ok: false; problems: string[] }) => void;
   /** Adds routes to the admin listener that need no admin token (metrics). */
   extendAdmin?: (app: Express) => void;
+  /** Wraps the store right after it is created or received (timing its operations for metrics). */
+  wrapStore?: (store: Store) => Store;
+  /** Called once the proxy listens, so observers can read its runtime when they are scraped. */
+  started?: (proxy: Portcullis) => void;
 }
 
 export interface StartOptions {
@@ -51,12 +56,13 @@ const PURGE_INTERVAL_MS = 30_000;
 const REVOCATION_MEMORY_MS = 7 * 24 * 3600_000;
 
 function forwarderFor(config: Config, upstream: URL): Forwarder {
-  return new HttpProxyForwarder({
+  const options = {
     upstream,
     timeoutMs: config.parsed.upstream.timeout,
     connectTimeoutMs: config.parsed.upstream.connectTimeout,
     maxSockets: config.parsed.upstream.maxSockets,
-  });
+  };
+  return config.parsed.upstream.engine === 'undici' ? new UndiciForwarder(options) : new HttpProxyForwarder(options);
 }
 
 function applyListenerLimits(server: Server, config: Config): void {
@@ -65,6 +71,11 @@ function applyListenerLimits(server: Server, config: Config): void {
   server.requestTimeout = listen.requestTimeout;
   server.keepAliveTimeout = listen.keepAliveTimeout;
   server.maxConnections = listen.maxConnections;
+  // Node enforces both timeouts only when it sweeps its connections, every 30 s by default, so a 10 s headers
+  // timeout would really be up to 40 s. The sweep is armed when the server starts listening: a reload changes
+  // the timeouts but keeps the sweep interval chosen at start.
+  const shortest = Math.min(...[listen.headersTimeout, listen.requestTimeout].filter((ms) => ms > 0), 4000);
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.max(100, Math.floor(shortest / 4));
 }
 
 /** Settings a running process cannot change; a reload that changes them says a restart is needed. */
@@ -74,6 +85,11 @@ function restartOnlyChanges(before: Config, after: Config): string[] {
   const changed: string[] = [];
   if (a.listen.host !== b.listen.host || a.listen.port !== b.listen.port) changed.push('listen.host/port');
   if (a.listen.maxHeaderSize !== b.listen.maxHeaderSize) changed.push('listen.maxHeaderSize');
+  // The CLI reads it once, when it starts.
+  if (a.listen.shutdownTimeout !== b.listen.shutdownTimeout) changed.push('listen.shutdownTimeout');
+  // The logger and the request-log observer are built once, at start.
+  if (a.log.level !== b.log.level) changed.push('log.level');
+  if (a.log.requests !== b.log.requests) changed.push('log.requests');
   if (a.admin.host !== b.admin.host || a.admin.port !== b.admin.port) changed.push('admin.host/port');
   if (JSON.stringify(a.store) !== JSON.stringify(b.store) || before.redisPassword !== after.redisPassword) changed.push('store');
   if (a.workers !== b.workers) changed.push('workers');
@@ -120,7 +136,8 @@ export class Portcullis {
     const hooks = options.hooks ?? {};
     const clock = options.clock ?? systemClock;
     const logger = options.logger ?? createLogger({ level: config.parsed.log.level });
-    const store = options.store ?? (await storeFromConfig(config, clock));
+    const rawStore = options.store ?? (await storeFromConfig(config, clock));
+    const store = hooks.wrapStore ? hooks.wrapStore(rawStore) : rawStore;
     const demo =
       config.parsed.upstream.url === 'demo'
         ? await startDemoBackend({
@@ -186,14 +203,21 @@ export class Portcullis {
     applyListenerLimits(server, config);
     server.on('upgrade', createUpgradeHandler(services));
     server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-      if (!socket.writable) {
+      // A pipelined request can fail to parse while an earlier response is being sent: an answer written now would
+      // land inside that response, so the connection is only cut (Node's own default does the same).
+      const inFlight = (socket as typeof socket & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
+      if (!socket.writable || error.code === 'ECONNRESET' || inFlight?.headersSent === true) {
         socket.destroy();
         return;
       }
       const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
       const text = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
       const body = JSON.stringify({ error: 'invalid_request', error_description: status === 408 ? 'request timed out' : status === 431 ? 'request headers too large' : 'malformed HTTP request' });
-      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+      // Destroyed once the answer is out, not just ended: the listener allows half-open connections, so a client
+      // that never closes its side would otherwise hold the socket for good.
+      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`, () =>
+        socket.destroy(),
+      );
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -225,6 +249,7 @@ export class Portcullis {
     const instance = new Portcullis({ runtime: current, server, admin, services, extensions, hooks, demo, purgeTimer, ownsStore: options.store === undefined });
     services.current = () => instance.#runtime;
     logger.info({ url: instance.url, admin: admin.url, upstream: demo ? 'demo' : upstreamUrl.origin, store: store.kind }, 'listening');
+    hooks.started?.(instance);
     return instance;
   }
 
@@ -240,9 +265,11 @@ export class Portcullis {
     const next = buildRuntime(effective, this.#services, this.#extensions, previous);
     const oldUpstream = previous.config.parsed.upstream;
     const newUpstream = effective.parsed.upstream;
-    if (newUpstream.url !== 'demo' && JSON.stringify(oldUpstream) !== JSON.stringify(newUpstream)) {
+    // The demo backend keeps running across reloads; only its timeouts and pool size can change.
+    const target = newUpstream.url === 'demo' ? this.#demo?.url : newUpstream.url;
+    if (target !== undefined && JSON.stringify(oldUpstream) !== JSON.stringify(newUpstream)) {
       const old = this.#services.forwarder;
-      this.#services.forwarder = forwarderFor(effective, new URL(newUpstream.url));
+      this.#services.forwarder = forwarderFor(effective, new URL(target));
       // Requests already forwarded keep their sockets until they finish; then the old pool goes.
       setTimeout(() => void old.close(), oldUpstream.timeout + 1000).unref();
     }
@@ -306,12 +333,16 @@ export class Portcullis {
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
       const adminClosed = this.#admin.close();
       this.#server.closeIdleConnections();
+      // A keep-alive connection whose request finishes during the drain is not closed by Node (relayed responses
+      // say keep-alive), so it would hold the close until the client lets go of it or the deadline passes.
+      const sweeper = setInterval(() => this.#server.closeIdleConnections(), 50);
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, deadlineMs);
       });
       await Promise.race([closed, deadline]);
       clearTimeout(timer);
+      clearInterval(sweeper);
       this.#server.closeAllConnections();
       await adminClosed;
       this.#services.revocations.detach();
@@ -327,7 +358,14 @@ export class Portcullis {
 function keepRestartOnly(running: Config, next: Config): Config {
   const parsed = {
     ...next.parsed,
-    listen: { ...next.parsed.listen, host: running.parsed.listen.host, port: running.parsed.listen.port, maxHeaderSize: running.parsed.listen.maxHeaderSize },
+    listen: {
+      ...next.parsed.listen,
+      host: running.parsed.listen.host,
+      port: running.parsed.listen.port,
+      maxHeaderSize: running.parsed.listen.maxHeaderSize,
+      shutdownTimeout: running.parsed.listen.shutdownTimeout,
+    },
+    log: running.parsed.log,
     admin: { ...next.parsed.admin, host: running.parsed.admin.host, port: running.parsed.admin.port },
     store: running.parsed.store,
     workers: running.parsed.workers,

@@ -11,6 +11,8 @@ const USAGE = `Usage: portcullis [start] --config FILE [--upstream URL] [--port 
        portcullis hash-secret            (reads the secret from stdin, or asks for it)
        portcullis generate-key           (prints a new API key and the hash for the config)
        portcullis generate-signing-key [--alg RS256|ES256|EdDSA] [--kid ID]
+       portcullis loadtest --url URL [credentials] [--mix warm:80,cold:20] [--duration S] [--connections N]
+                                         (load-tests a deployment; "portcullis loadtest --help" for credentials)
 
 Environment: PORTCULLIS_CONFIG (config file when --config is not given), PORTCULLIS_LOG_LEVEL.`;
 
@@ -22,6 +24,8 @@ const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
   ['hash-secret', runHashSecret],
   ['generate-key', runGenerateKey],
   ['generate-signing-key', runGenerateSigningKey],
+  // Loaded on demand: the load generator is of no use to a running proxy.
+  ['loadtest', async (args) => (await import('./loadtest.js')).runLoadtest(args)],
 ]);
 
 export async function main(argv: string[]): Promise<void> {

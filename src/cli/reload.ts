@@ -23,9 +23,12 @@ export function watchConfig(proxy: Portcullis, file: string, overrides: ConfigOv
   let lastHash = contentHash(file);
   let running: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
 
   const reload = (reason: 'signal' | 'file') => {
     running = running.then(async () => {
+      // A reload queued behind another one must not touch a proxy that is shutting down meanwhile.
+      if (stopped) return;
       const hash = contentHash(file);
       if (reason === 'file' && (hash === null || hash === lastHash)) return;
       lastHash = hash;
@@ -57,6 +60,7 @@ export function watchConfig(proxy: Portcullis, file: string, overrides: ConfigOv
   }
   for (const watcher of watchers) watcher.on('error', () => watcher.close());
   return () => {
+    stopped = true;
     process.off('SIGHUP', onSignal);
     for (const watcher of watchers) watcher.close();
     if (timer) clearTimeout(timer);

@@ -1,13 +1,17 @@
 // `portcullis [start]`: load the config (with command-line overrides), start the proxy, print where it listens,
-// and shut down gracefully on SIGTERM / SIGINT.
+// and shut down gracefully on SIGTERM / SIGINT. With `workers` above 1 this process becomes the cluster primary
+// (cluster.ts) and each worker runs this same command as a plain proxy.
 
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFile, type ConfigOverrides } from '../config/load.js';
-import { createLogger } from '../log/logger.js';
+import { ConfigError, loadConfigFile, type Config, type ConfigOverrides } from '../config/load.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { serveClusterMetrics } from '../observability/cluster-metrics.js';
+import { Metrics } from '../observability/metrics.js';
 import { Portcullis } from '../server.js';
 import { KeyRingError } from '../tokens/keyring.js';
 import { demoCredentialLines } from '../demo/credentials.js';
 import { watchConfig } from './reload.js';
+import { announceListening, memoryStoreRefusal, runPrimary, workerCount, workerId, workerOverrides, type ListeningInfo } from './cluster.js';
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -24,7 +28,36 @@ function portValue(name: string, text: string | undefined): number | undefined {
   return Number(text);
 }
 
+async function printBanner(config: Config, info: ListeningInfo, workers: number): Promise<void> {
+  const banner = [
+    `Portcullis listening on ${info.url}${workers > 1 ? ` (${workers} workers)` : ''}`,
+    `  upstream: ${info.demo ? `built-in demo ITSM backend (${info.demo})` : config.parsed.upstream.url}`,
+  ];
+  if (info.demo) {
+    const lines = await demoCredentialLines(config);
+    if (lines.length > 0) banner.push('  demo credentials (see README):', ...lines.map((l) => `    ${l}`));
+  }
+  process.stderr.write(`${banner.join('\n')}\n`);
+}
+
+function flushed(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 1000);
+    logger.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 export async function runStart(args: string[]): Promise<number> {
+  const code = await serve(args);
+  // A worker's channel to the primary would keep it alive; the primary learns the outcome from the exit code.
+  if (workerId() !== null) process.exit(code);
+  return code;
+}
+
+async function serve(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: OPTIONS, allowPositionals: false });
   const file = values.config ?? process.env['PORTCULLIS_CONFIG'];
   if (file === undefined) {
@@ -45,17 +78,27 @@ export async function runStart(args: string[]): Promise<number> {
     if (port !== undefined) overrides.port = port;
     const adminPort = portValue('admin-port', values['admin-port']);
     if (adminPort !== undefined) overrides.adminPort = adminPort;
+    // Kept in the overrides so that reloads, which read the file again, keep the primary's key too.
+    Object.assign(overrides, workerOverrides());
     const config = await loadConfigFile(file, overrides);
     logger = createLogger({ level: (process.env['PORTCULLIS_LOG_LEVEL'] as typeof config.parsed.log.level | undefined) ?? config.parsed.log.level });
+    const worker = workerId();
+    if (worker !== null) logger = logger.child({ worker });
     shutdownTimeout = config.parsed.listen.shutdownTimeout;
-    proxy = await Portcullis.start({ config, logger });
-    stopWatching = watchConfig(proxy, file, overrides);
-    const banner = [`Portcullis listening on ${proxy.url}`, `  upstream: ${proxy.demoBackendUrl ? `built-in demo ITSM backend (${proxy.demoBackendUrl})` : config.parsed.upstream.url}`];
-    if (proxy.demoBackendUrl) {
-      const lines = await demoCredentialLines(config);
-      if (lines.length > 0) banner.push('  demo credentials (see README):', ...lines.map((l) => `    ${l}`));
+    const workers = workerCount(config.parsed.workers);
+    if (worker === null && workers > 1) {
+      if (config.parsed.store.type === 'memory') {
+        console.error(memoryStoreRefusal(workers));
+        return 1;
+      }
+      serveClusterMetrics();
+      return await runPrimary({ config, count: workers, logger, shutdownTimeoutMs: shutdownTimeout, banner: (info) => printBanner(config, info, workers) });
     }
-    process.stderr.write(`${banner.join('\n')}\n`);
+    proxy = await Portcullis.start({ config, logger, hooks: new Metrics().hooks() });
+    stopWatching = watchConfig(proxy, file, overrides);
+    const info: ListeningInfo = { url: proxy.url, admin: proxy.adminUrl, demo: proxy.demoBackendUrl };
+    if (worker !== null) announceListening(info);
+    else await printBanner(config, info, 1);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -73,15 +116,23 @@ export async function runStart(args: string[]): Promise<number> {
     console.error(`portcullis: failed to start: ${(error as Error).message}`);
     return 1;
   }
+  const inWorker = workerId() !== null;
   await new Promise<void>((resolve) => {
+    let stopping = false;
     const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
       logger.info({ signal }, 'shutting down');
       stopWatching();
       void proxy.close(shutdownTimeout).then(resolve);
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    // A worker gets Ctrl-C twice, from the terminal and forwarded by the primary: the second must not kill it
+    // mid-drain. A single process keeps the usual second-Ctrl-C-kills behaviour.
+    const listen = inWorker ? process.on.bind(process) : process.once.bind(process);
+    listen('SIGTERM', () => stop('SIGTERM'));
+    listen('SIGINT', () => stop('SIGINT'));
   });
-  logger.flush();
+  if (inWorker) await flushed(logger);
+  else logger.flush();
   return 0;
 }

@@ -7,7 +7,16 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { configSchema, type ApiKeyConfig, type ApiUserConfig, type OAuthClientConfig, type OperatorConfig, type ParsedConfig } from './schema.js';
 import { formatPath, interpolateEnv } from './interpolate.js';
-import { readKeyMaterial, resolveKeyHash, resolvePasswordHash, resolvePlainSecret, type ResolveContext } from './secrets.js';
+import {
+  isSha256KeyHash,
+  PLAINTEXT_SECRET_MESSAGE,
+  readKeyMaterial,
+  resolveKeyHash,
+  resolvePasswordHash,
+  resolvePlainSecret,
+  type ResolveContext,
+} from './secrets.js';
+import { isSecretHash } from '../secrets/hash.js';
 import type { StoredSecret } from '../secrets/verifier.js';
 
 export class ConfigError extends Error {
@@ -27,6 +36,12 @@ export interface ConfigOverrides {
   host?: string;
   adminPort?: number;
   store?: string;
+  /**
+   * Used when the file configures no signing key: the primary of a multi-worker process generates one
+   * development key and hands it to every worker in an environment variable, so all of them verify each other's
+   * tokens, also after a reload.
+   */
+  fallbackSigningKey?: { kid: string; env: string };
 }
 
 export interface SigningKeyMaterial {
@@ -112,12 +127,21 @@ export async function resolveConfig(
   const result = configSchema.safeParse(interpolated);
   const problems = interpolationProblems.map((p) => `${formatPath(p.path)}: ${p.message}`);
   if (!result.success) {
+    // A variable that was not set already explains the value at its path; the schema's complaint about the
+    // resulting empty string would only repeat it.
+    const explained = new Set(interpolationProblems.map((p) => formatPath(p.path)));
     for (const issue of result.error.issues) {
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) problems.push(`${formatPath([...issue.path, key])}: unknown key`);
-      } else {
+      } else if (!explained.has(formatPath(issue.path))) {
         problems.push(`${formatPath(issue.path)}: ${issue.message}`);
       }
+    }
+    // Secrets written in plain text are reported even when the rest of the file is broken: an operator should
+    // learn of every problem in one pass, and this one matters most.
+    for (const path of plaintextSecretPaths(interpolated)) {
+      const where = formatPath(path);
+      if (!problems.some((p) => p.startsWith(`${where}:`))) problems.push(`${where}: ${PLAINTEXT_SECRET_MESSAGE}`);
     }
     throw new ConfigError(source, problems);
   }
@@ -128,6 +152,27 @@ export async function resolveConfig(
   const allProblems = interpolationProblems.map((p) => `${formatPath(p.path)}: ${p.message}`);
   if (allProblems.length > 0) throw new ConfigError(source, allProblems);
   return resolved;
+}
+
+/** Literal strings at the places that hold client-presented secrets which are not hashes. */
+function plaintextSecretPaths(raw: unknown): (string | number)[][] {
+  const found: (string | number)[][] = [];
+  const object = (value: unknown): Record<string, unknown> | null =>
+    value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+  const check = (value: unknown, path: (string | number)[], isHash: (text: string) => boolean) => {
+    if (typeof value === 'string' && !isHash(value)) found.push(path);
+  };
+  const config = object(raw);
+  if (config === null) return found;
+  const scrypt = (text: string) => isSecretHash(text);
+  list(object(config['oauth'])?.['clients']).forEach((c, i) => check(object(c)?.['secret'], ['oauth', 'clients', i, 'secret'], scrypt));
+  list(config['operators']).forEach((o, i) => check(object(o)?.['password'], ['operators', i, 'password'], scrypt));
+  const pcr = object(config['pcr']);
+  list(pcr?.['users']).forEach((u, i) => check(object(u)?.['password'], ['pcr', 'users', i, 'password'], scrypt));
+  list(pcr?.['keys']).forEach((k, i) => check(object(k)?.['key'], ['pcr', 'keys', i, 'key'], isSha256KeyHash));
+  check(object(config['admin'])?.['token'], ['admin', 'token'], scrypt);
+  return found;
 }
 
 function applyOverrides(value: unknown, overrides: ConfigOverrides): unknown {
@@ -145,6 +190,15 @@ function applyOverrides(value: unknown, overrides: ConfigOverrides): unknown {
   if (overrides.adminPort !== undefined) section('admin')['port'] = overrides.adminPort;
   if (overrides.store !== undefined) {
     config['store'] = overrides.store === 'memory' ? { type: 'memory' } : { type: 'redis', url: overrides.store };
+  }
+  const tokens = config['tokens'];
+  const isMapping = tokens === undefined || (tokens !== null && typeof tokens === 'object' && !Array.isArray(tokens));
+  if (overrides.fallbackSigningKey !== undefined && isMapping) {
+    const keys = (tokens as Record<string, unknown> | undefined)?.['signingKeys'];
+    if (keys === undefined || (Array.isArray(keys) && keys.length === 0)) {
+      const { kid, env } = overrides.fallbackSigningKey;
+      section('tokens')['signingKeys'] = [{ kid, privateKey: { env }, active: true }];
+    }
   }
   return config;
 }

@@ -17,6 +17,9 @@ export interface ResolveContext {
 
 const SHA256_HASH = /^sha256\$[A-Za-z0-9_-]{43}$/;
 
+export const PLAINTEXT_SECRET_MESSAGE =
+  'expected a hash (run "portcullis hash-secret", or "portcullis generate-key" for API keys); plain secrets may only come from { env } or { file }';
+
 /** The fast hash used for API keys: they are 256-bit random values, so a salted slow hash adds nothing. */
 export function sha256KeyHash(key: string): string {
   return `sha256$${createHash('sha256').update(key, 'utf8').digest('base64url')}`;

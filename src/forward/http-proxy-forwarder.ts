@@ -45,6 +45,25 @@ const INVALID_RESPONSE_CODES = new Set([
   'ERR_INVALID_CHAR',
 ]);
 
+/**
+ * Per-request options that make http-proxy send `path` as it is. It joins the target's path and req.url with a
+ * rewrite that turns "http:/" inside a path into "http://", then writes the result onto `options.ssl`, the base of
+ * the upstream request's options; a `path` there that ignores the write keeps the path the pipeline decided on.
+ */
+function exactPath(path: string): { ssl: object } {
+  const base = {};
+  Object.defineProperty(base, 'path', { enumerable: true, get: () => path, set: () => {} });
+  return { ssl: base };
+}
+
+// What Node's response writer accepts as a status line (it validates on write, not when its parser reads).
+const INVALID_REASON_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
+
+function relayable(response: IncomingMessage): boolean {
+  const status = response.statusCode ?? 0;
+  return Number.isInteger(status) && status >= 100 && status <= 999 && !INVALID_REASON_CHAR.test(response.statusMessage ?? '');
+}
+
 export class HttpProxyForwarder implements Forwarder {
   readonly #proxy: httpProxy;
   readonly #agent: Agent;
@@ -64,7 +83,13 @@ export class HttpProxyForwarder implements Forwarder {
       proxyTimeout: options.timeoutMs,
       secure: true,
     });
-    this.#proxy.on('proxyReq', (proxyReq, req) => {
+    // http-proxy's deleteLength pass gives a DELETE or OPTIONS without Content-Length a 'content-length: 0' and
+    // drops Transfer-Encoding: a chunked body would then follow a request that announces none, and the upstream
+    // would read it as a second request. forward() frames the body itself.
+    const passes = (this.#proxy as unknown as { webPasses: Array<{ name: string }> }).webPasses;
+    const deleteLength = passes.findIndex((pass) => pass.name === 'deleteLength');
+    if (deleteLength !== -1) passes.splice(deleteLength, 1);
+    this.#proxy.on('proxyReq', (proxyReq, req, res) => {
       const state = this.#inFlight.get(req);
       if (!state) return;
       proxyReq.once('timeout', () => {
@@ -82,18 +107,26 @@ export class HttpProxyForwarder implements Forwarder {
         socket.once('connect', () => clearTimeout(timer));
         socket.once('close', () => clearTimeout(timer));
       }
-      const res = (req as IncomingMessage & { res?: ServerResponse }).res;
       // A client that goes away after sending its request would otherwise leave the upstream working for nobody.
-      res?.once('close', () => {
+      res.once('close', () => {
         if (!res.writableFinished && !proxyReq.destroyed) {
           state.failure ??= 'client_aborted';
           proxyReq.destroy();
         }
       });
     });
-    this.#proxy.on('proxyRes', (proxyRes, req) => {
+    this.#proxy.on('proxyRes', (proxyRes, req, res) => {
       const state = this.#inFlight.get(req);
       if (!state) return;
+      if (!relayable(proxyRes)) {
+        // Answered here, before http-proxy copies the status: Node's writer throws on what its parser let through,
+        // and inside http-proxy's relay that throw is uncaught and ends the process.
+        state.failure = 'upstream_invalid_response';
+        this.#report(req, state);
+        proxyRes.destroy();
+        sendBearerDenial(res, 'upstream_invalid_response', { connection: 'close' });
+        return;
+      }
       state.upstreamStatus = proxyRes.statusCode ?? null;
       state.upstreamSeconds = Number(process.hrtime.bigint() - state.startedAt) / 1e9;
       this.#report(req, state);
@@ -108,17 +141,22 @@ export class HttpProxyForwarder implements Forwarder {
   forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, done: (result: ForwardResult) => void): void {
     const state: InFlight = { startedAt: process.hrtime.bigint(), upstreamStatus: null, upstreamSeconds: null, failure: null, done, reported: false };
     this.#inFlight.set(req, state);
+    // Node has taken the client's chunked framing off the body and Transfer-Encoding, being hop-by-hop, was not
+    // copied: without it the body would follow a request that announces none and be read as a second request.
+    const coding = req.headers['transfer-encoding'];
+    if (coding !== undefined) target.headers['transfer-encoding'] = coding;
     req.url = target.path;
     req.headers = target.headers as IncomingMessage['headers'];
     res.once('close', () => {
       if (!res.writableFinished) state.failure ??= 'client_aborted';
       this.#report(req, state);
     });
-    this.#proxy.web(req, res, {}, (error) => {
+    this.#proxy.web(req, res, exactPath(target.path), (error) => {
       const code = (error as NodeJS.ErrnoException).code ?? '';
       if (state.failure === null) {
         if (INVALID_RESPONSE_CODES.has(code) || code.startsWith('HPE_')) state.failure = 'upstream_invalid_response';
-        else if (res.destroyed || req.destroyed) state.failure = 'client_aborted';
+        // `req` counts as destroyed once its body was read, so only the response tells that the client left.
+        else if (res.destroyed) state.failure = 'client_aborted';
         else state.failure = 'upstream_unreachable';
       }
       this.#report(req, state);
@@ -144,7 +182,7 @@ export class HttpProxyForwarder implements Forwarder {
   forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ForwardTarget): void {
     req.url = target.path;
     req.headers = target.headers as IncomingMessage['headers'];
-    this.#proxy.ws(req, socket, head, {}, () => {
+    this.#proxy.ws(req, socket, head, exactPath(target.path), () => {
       if (!socket.destroyed) {
         const spec = REASONS.upstream_unreachable;
         socket.end(`HTTP/1.1 ${spec.status} Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);

@@ -1,7 +1,7 @@
 // Writing the proxy's own responses: JSON bodies with the security headers every answer of ours carries, and
 // the RFC 6750 rendering of a bearer-face denial.
 
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import { REASONS, type ReasonId } from '../errors/reasons.js';
 
 const BASE_HEADERS = {
@@ -16,7 +16,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
     return;
   }
   const payload = JSON.stringify(body);
-  res.writeHead(status, {
+  // The reason phrase is named: a writeHead that threw on an upstream's reason phrase leaves it on the response,
+  // and writeHead would reuse it and throw again instead of answering.
+  res.writeHead(status, STATUS_CODES[status] ?? '', {
     ...BASE_HEADERS,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(payload),

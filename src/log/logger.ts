@@ -25,6 +25,18 @@ const REDACTED_PATHS = [
   'headers["pcr-auth-password"]',
   'headers["pcr-auth-username"]',
   'headers.cookie',
+  'headers["proxy-authorization"]',
+  // The same headers one level down (a request or an error carrying them) and the camel-case field names.
+  '*.headers.authorization',
+  '*.headers["proxy-authorization"]',
+  '*.headers["pcr-auth-token"]',
+  '*.headers["pcr-auth-password"]',
+  '*.headers["pcr-auth-username"]',
+  '*.headers.cookie',
+  'apiKey',
+  'accessToken',
+  'refreshToken',
+  'clientSecret',
 ];
 
 export function createLogger(options: { level?: LevelWithSilent; destination?: NodeJS.WritableStream } = {}): Logger {

@@ -24,7 +24,10 @@ export function presentedClient(headers: IncomingHttpHeaders, authorizationCount
   const bodySecret = params.get('client_secret');
   if (authorizationCount > 1) throw invalidRequest('more than one Authorization header was sent');
   if (header !== undefined) {
-    if (bodyId !== undefined || bodySecret !== undefined) {
+    // Some client libraries repeat the client id in the body next to Basic credentials; that alone is not a
+    // second authentication method, so it is accepted when it names the same client. A secret in the body, or a
+    // different id, is (RFC 6749 §2.3: one method per request).
+    if (bodySecret !== undefined) {
       throw invalidRequest('client credentials were sent both in the Authorization header and in the body');
     }
     const match = BASIC.exec(header);
@@ -35,6 +38,9 @@ export function presentedClient(headers: IncomingHttpHeaders, authorizationCount
     const rawId = decoded.slice(0, colon);
     const rawSecret = decoded.slice(colon + 1);
     const id = formDecode(rawId) ?? rawId;
+    if (bodyId !== undefined && bodyId !== id && bodyId !== rawId) {
+      throw invalidRequest('the client_id in the body does not match the Authorization header');
+    }
     const decodedSecret = formDecode(rawSecret);
     const secrets = decodedSecret === null || decodedSecret === rawSecret ? [rawSecret] : [decodedSecret, rawSecret];
     return { id, secrets, via: 'basic' };

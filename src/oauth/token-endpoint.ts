@@ -88,6 +88,11 @@ export async function handleTokenRequest(
     } catch (error) {
       if (error instanceof OAuthError && GUESSING_REASONS.has(error.reason)) {
         await context.guard.failed('oauth', error.reason === 'login_failed' ? attemptedUser : null, clientAddress);
+        // A wrong client secret says nothing about the operator's password: that attempt's place is freed too.
+        if (error.reason !== 'login_failed' && attemptedUser !== null) context.guard.finished('oauth', attemptedUser);
+      } else if (attemptedUser !== null) {
+        // Refused before or after the password check for another reason (scope, grant, store): no verdict on it.
+        context.guard.finished('oauth', attemptedUser);
       }
       throw error;
     }

@@ -5,6 +5,7 @@
 //
 // Accuracy: another process sees activity at most `writeIntervalMs` late, so on a multi-process deployment an
 // inactivity timeout can end a session up to that much early; a local view is at most `localTtlMs` stale.
+// After a resync (revocation events may have been lost) every local copy is read from the store again.
 
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../log/logger.js';
@@ -18,6 +19,8 @@ interface LocalSession {
   fetchedAt: number;
   /** The lastActivity the store is known to hold. */
   storedActivity: number;
+  /** The revocation view's generation when the copy was read; a resync since makes the copy stale. */
+  generation: number;
 }
 
 export interface SessionTrackerOptions {
@@ -50,7 +53,8 @@ export class SessionTracker {
   async check(sessionId: string, now: number): Promise<SessionVerdict> {
     if (this.revocations.isSessionRevoked(sessionId)) return { ok: false, reason: 'session_ended' };
     let local = this.#local.get(sessionId);
-    if (local === undefined || now - local.fetchedAt >= this.options.localTtlMs) {
+    const generation = this.revocations.generation;
+    if (local === undefined || now - local.fetchedAt >= this.options.localTtlMs || local.generation !== generation) {
       const stored = await this.store.getSession(sessionId, now);
       // The revocation may have arrived while the store answered.
       if (this.revocations.isSessionRevoked(sessionId)) return { ok: false, reason: 'session_ended' };
@@ -61,7 +65,8 @@ export class SessionTracker {
         return { ok: false, reason: reason ?? 'session_ended' };
       }
       const lastActivity = Math.max(stored.lastActivity, local?.session.lastActivity ?? 0);
-      local = { session: { ...stored, lastActivity }, fetchedAt: now, storedActivity: stored.lastActivity };
+      // Activity seen here since then still counts; whether the session lives is the store's word.
+      local = { session: { ...stored, lastActivity }, fetchedAt: now, storedActivity: stored.lastActivity, generation };
       this.#local.set(sessionId, local);
     }
     const reason = deadReason(local.session, now);
@@ -71,7 +76,7 @@ export class SessionTracker {
 
   /** Keeps a session just created here, so its first check needs no store round trip and knows why it died. */
   remember(session: SessionRecord, now: number): void {
-    this.#local.set(session.id, { session, fetchedAt: now, storedActivity: session.lastActivity });
+    this.#local.set(session.id, { session, fetchedAt: now, storedActivity: session.lastActivity, generation: this.revocations.generation });
   }
 
   /** Records a successful use at `now`; the store hears of it at most once per write interval. */

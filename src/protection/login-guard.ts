@@ -15,27 +15,35 @@ export interface LoginGuardSettings {
 
 export type GuardVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
+type Face = 'oauth' | 'pcr';
+
 const userKey = (face: string, username: string) => `user:${face}:${username}`;
 const addressKey = (address: string) => `addr:${address}`;
 
 /**
- * How long an allowed attempt may hold its place before it is assumed finished. Callers report most outcomes
- * (failed / succeeded) but not all of them (a bad scope, an operator without API access), so places must free
- * themselves; this is far longer than a password check takes.
+ * How long an allowed attempt may hold its place before it is taken as finished. Callers report most outcomes
+ * but not every one (a bad scope, an operator without API access), so places must also free themselves; this is
+ * far longer than a password check takes.
  */
-const ATTEMPT_HOLD_MS = 10_000;
+const ATTEMPT_HOLD_MS = 5_000;
+
+interface Hold {
+  timer: NodeJS.Timeout;
+}
 
 interface PendingAttempts {
-  /** Expiry timers of the attempts allowed and not yet reported, oldest first. */
-  holds: NodeJS.Timeout[];
+  face: Face;
+  /** Attempts allowed whose outcome is not reported yet, oldest first. */
+  holds: Hold[];
   waiters: (() => void)[];
 }
 
 export class LoginGuard {
   /**
    * Attempts per username that were allowed and whose outcome is not known yet. Without them, parallel guesses
-   * would all pass the check before the first failure is counted, and the per-user limit would only bound how
-   * many guesses an attacker sends one after another, not in total.
+   * would all pass the check before the first failure is counted, and the per-user limit would bound how many
+   * guesses arrive one after another, not how many arrive in all. This is per process: replicas sharing a store
+   * can each let that many through at once.
    */
   readonly #pending = new Map<string, PendingAttempts>();
 
@@ -50,8 +58,11 @@ export class LoginGuard {
     return this.currentSettings();
   }
 
-  /** Whether another attempt may be checked at all; asked before any password is verified. */
-  async check(face: 'oauth' | 'pcr', username: string | null, address: string): Promise<GuardVerdict> {
+  /**
+   * Whether another attempt may be checked at all; asked before any password is verified. An allowed attempt
+   * with a username should be followed by `failed`, `succeeded` or `finished`.
+   */
+  async check(face: Face, username: string | null, address: string): Promise<GuardVerdict> {
     for (;;) {
       const settings = this.settings;
       if (!settings.enabled) return { allowed: true };
@@ -69,16 +80,17 @@ export class LoginGuard {
       const key = userKey(face, username);
       const pending = this.#pending.get(key);
       if (pending === undefined || byUser.count + pending.holds.length < settings.maxFailuresPerUser) {
-        this.#hold(key);
+        this.#hold(key, face);
         return { allowed: true };
       }
       // The attempts under way could use up what is left of the allowance: wait for one to finish, then look
-      // again. Honest parallel logins pass one by one this way; parallel guesses are refused once counted.
+      // again. Honest parallel logins pass one after another this way; parallel guesses are refused once counted.
       await new Promise<void>((resolve) => pending.waiters.push(resolve));
     }
   }
 
-  async failed(face: 'oauth' | 'pcr', username: string | null, address: string): Promise<void> {
+  /** A wrong password (with the username), or a wrong client secret (without: it says nothing about the user). */
+  async failed(face: Face, username: string | null, address: string): Promise<void> {
     try {
       if (!this.settings.enabled) return;
       const now = this.clock.now();
@@ -87,40 +99,47 @@ export class LoginGuard {
         username === null ? Promise.resolve() : this.store.recordFailure(userKey(face, username), this.settings.window, now),
       ]);
     } finally {
-      // Only once the failure is in the store, so a waiting attempt sees it.
+      // Only once the failure is in the store, so a waiting attempt sees it. A failure without a username (a
+      // wrong client secret) holds no place; its caller frees the attempt's place with `finished`.
       if (username !== null) this.#release(userKey(face, username));
     }
   }
 
   /** A successful login clears the user's counter; the address keeps its count (it may be guessing others). */
-  async succeeded(face: 'oauth' | 'pcr', username: string): Promise<void> {
+  async succeeded(face: Face, username: string): Promise<void> {
     try {
       if (!this.settings.enabled) return;
       await this.store.clearFailures(userKey(face, username));
     } finally {
-      this.#release(userKey(face, username));
+      // The counter starts again from nothing, so no attempt under way needs to be waited for any more.
+      this.#release(userKey(face, username), 'all');
     }
   }
 
-  #hold(key: string): void {
+  /** An allowed attempt that ended without a verdict on the password: frees its place, counts nothing. */
+  finished(face: Face, username: string): void {
+    this.#release(userKey(face, username));
+  }
+
+  #hold(key: string, face: Face): void {
     let pending = this.#pending.get(key);
     if (pending === undefined) {
-      pending = { holds: [], waiters: [] };
+      pending = { face, holds: [], waiters: [] };
       this.#pending.set(key, pending);
     }
-    const timer = setTimeout(() => this.#release(key, timer), ATTEMPT_HOLD_MS);
-    timer.unref();
-    pending.holds.push(timer);
+    const hold: Hold = { timer: setTimeout(() => this.#release(key, hold), ATTEMPT_HOLD_MS) };
+    hold.timer.unref();
+    pending.holds.push(hold);
   }
 
-  /** Frees the given hold (one that expired) or the oldest one (an attempt that reported its outcome). */
-  #release(key: string, expired?: NodeJS.Timeout): void {
+  /** Frees one hold (the given one, or the oldest), or all of them. */
+  #release(key: string, which: Hold | 'oldest' | 'all' = 'oldest'): void {
     const pending = this.#pending.get(key);
     if (pending === undefined) return;
-    const index = expired === undefined ? 0 : pending.holds.indexOf(expired);
+    const index = which === 'oldest' || which === 'all' ? 0 : pending.holds.indexOf(which);
     if (index === -1 || pending.holds.length === 0) return;
-    clearTimeout(pending.holds[index]);
-    pending.holds.splice(index, 1);
+    const freed = pending.holds.splice(index, which === 'all' ? pending.holds.length : 1);
+    for (const hold of freed) clearTimeout(hold.timer);
     const waiters = pending.waiters.splice(0);
     if (pending.holds.length === 0) this.#pending.delete(key);
     for (const wake of waiters) wake();

@@ -204,6 +204,8 @@ export function createUpgradeHandler(services: Services) {
         return refuse(outcome.reason, challenge);
       }
       if (outcome.kind === 'not-mine') return refuse('credentials_missing', `www-authenticate: Bearer realm="portcullis"\r\n`);
+      // As for plain requests: a bearer upgrade whose path carries one of our API keys would hand the key upstream.
+      if (outcome !== PUBLIC_ACCESS && outcome.identity.method === 'oauth' && runtime.pcr?.carriesApiKey(target.path)) return refuse('credentials_conflicting');
       const headers = outgoingHeaders(req, runtime, outcome);
       headers['connection'] = 'Upgrade';
       headers['upgrade'] = String(req.headers.upgrade ?? 'websocket');

@@ -101,7 +101,16 @@ export function buildRuntime(config: Config, parts: RuntimeParts, extensions: Ru
   const authenticators = new Map<AuthenticatorId, Authenticator>();
   authenticators.set(
     'bearer',
-    new BearerAuthenticator({ accessTokens, revocations: parts.revocations, clients: config.clients, operators: config.operators, requiredScope: config.parsed.oauth.scope }),
+    new BearerAuthenticator({
+      accessTokens,
+      revocations: parts.revocations,
+      clients: config.clients,
+      operators: config.operators,
+      requiredScope: config.parsed.oauth.scope,
+      store: parts.store,
+      now: () => parts.clock.now(),
+      failOpen: config.parsed.store.failOpen.bearerRevocationCheck,
+    }),
   );
   const trusted = compileTrustedPeers(config.parsed.listen.trustedProxies);
   const base = {

@@ -399,6 +399,7 @@ export class RedisStore implements Store {
   /** Tags this instance's own events so they are not delivered twice (once directly, once via pub/sub). */
   readonly #origin = randomUUID();
   readonly #listeners = new Set<Listener>();
+  readonly #resyncListeners = new Set<() => void>();
   readonly #secrets: string[];
   #lastError: string | undefined;
   #closed = false;
@@ -425,6 +426,27 @@ export class RedisStore implements Store {
     this.#subscribed = this.#subscriber.subscribe(this.#channel).then(() => undefined);
     // Observed by waitUntilReady; this only keeps an early close() from surfacing as an unhandled rejection.
     this.#subscribed.catch(() => {});
+    // Every reconnect after the first connect may have lost events. The resync is announced only once our own
+    // SUBSCRIBE is answered: replies come in order, so the channel is live again by then, and a store read
+    // made after the announcement cannot miss a revocation that pub/sub would not deliver.
+    let connectedBefore = false;
+    this.#subscriber.on('ready', () => {
+      if (!connectedBefore) {
+        connectedBefore = true;
+        return;
+      }
+      const announce = () => {
+        if (this.#closed) return;
+        for (const listener of [...this.#resyncListeners]) {
+          try {
+            listener();
+          } catch (err) {
+            process.emitWarning(err instanceof Error ? err : new Error(String(err)), 'RevocationListenerWarning');
+          }
+        }
+      };
+      this.#subscriber.subscribe(this.#channel).then(announce, announce);
+    });
   }
 
   /** Resolves once both connections are up and the revocation channel is subscribed. */
@@ -739,6 +761,14 @@ export class RedisStore implements Store {
     };
   }
 
+  /** Called after the revocation channel was resubscribed following a lost connection. */
+  onResync(listener: () => void): () => void {
+    this.#resyncListeners.add(listener);
+    return () => {
+      this.#resyncListeners.delete(listener);
+    };
+  }
+
   async ping(): Promise<void> {
     if (this.#closed) throw new StoreUnavailableError('Redis store is closed');
     if (this.#client.status !== 'ready') {
@@ -752,6 +782,7 @@ export class RedisStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     this.#listeners.clear();
+    this.#resyncListeners.clear();
     await Promise.allSettled([this.#client, this.#subscriber].map((c) => quit(c)));
   }
 

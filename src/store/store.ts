@@ -114,6 +114,11 @@ export interface Store {
 
   /** Revocation events from this and every other process sharing the store. Returns an unsubscribe function. */
   onRevocation(listener: (event: RevocationEvent) => void): () => void;
+  /**
+   * Stores whose event delivery can have gaps (Redis pub/sub while reconnecting) call `listener` once events
+   * flow again, so caches that relied on those events check the store anew. Returns an unsubscribe function.
+   */
+  onResync?(listener: () => void): () => void;
 
   /** Resolves when the store answers; rejects otherwise (used by /readyz). */
   ping(): Promise<void>;

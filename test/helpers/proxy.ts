@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { ManualClock } from '../../src/clock.js';
 import { resolveConfig, type Config } from '../../src/config/load.js';
 import { createLogger, type Logger } from '../../src/log/logger.js';
-import { Portcullis } from '../../src/server.js';
+import { Portcullis, type PortcullisHooks } from '../../src/server.js';
 import type { Store } from '../../src/store/store.js';
 import { generateSigningKey } from '../../src/tokens/keyring.js';
 import { SECRETS } from '../fixtures/secrets.js';
@@ -70,7 +70,7 @@ export function captureLogger(lines: string[]): Logger {
 }
 
 export async function startTestProxy(
-  options: { edit?: (config: Record<string, unknown>) => void; clock?: ManualClock; store?: Store; env?: NodeJS.ProcessEnv; upstream?: EchoUpstream } = {},
+  options: { edit?: (config: Record<string, unknown>) => void; clock?: ManualClock; store?: Store; env?: NodeJS.ProcessEnv; upstream?: EchoUpstream; hooks?: PortcullisHooks } = {},
 ): Promise<TestProxy> {
   const upstream = options.upstream ?? (await startEchoUpstream());
   const raw = baseConfig(upstream.url);
@@ -78,7 +78,7 @@ export async function startTestProxy(
   const config = await loadTestConfig(raw, options.env);
   const clock = options.clock ?? new ManualClock(FROZEN_EPOCH);
   const logLines: string[] = [];
-  const proxy = await Portcullis.start({ config, clock, logger: captureLogger(logLines), ...(options.store ? { store: options.store } : {}) });
+  const proxy = await Portcullis.start({ config, clock, logger: captureLogger(logLines), ...(options.store ? { store: options.store } : {}), ...(options.hooks ? { hooks: options.hooks } : {}) });
   return {
     proxy,
     upstream,
@@ -121,7 +121,11 @@ export async function tokenRequest(url: string, form: Record<string, string> | s
 }
 
 /** Password grant with the demo client and operator; returns the token response body. */
-export async function login(url: string, overrides: Record<string, string> = {}, client = { id: 'public-api', secret: SECRETS.clientSecret }): Promise<TokenAnswer> {
+export async function login(
+  url: string,
+  overrides: Record<string, string> = {},
+  client: { id: string; secret: string } = { id: 'public-api', secret: SECRETS.clientSecret },
+): Promise<TokenAnswer> {
   return tokenRequest(
     url,
     { grant_type: 'password', scope: 'public-api', username: 'my-operator', password: SECRETS.operatorPassword, ...overrides },

@@ -1,0 +1,189 @@
+// Two proxy processes sharing one Redis, as two replicas behind a load balancer: a credential issued by one works
+// on the other, and a logout, a refresh-token reuse or an admin revocation on one takes effect on the other.
+// A third, in-process proxy started after a revocation shows that a replica which never saw the event refuses
+// the token anyway.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { startCli, writeCliConfig, type CliProcess } from '../helpers/cli-process.js';
+import { startEchoUpstream, type EchoUpstream } from '../helpers/echo-upstream.js';
+import { SIGNING_KEY_PEM, startTestProxy, withPcr, type TestProxy } from '../helpers/proxy.js';
+import { flushKeyPrefix, sharedRedisUrl, uniqueKeyPrefix } from '../helpers/redis.js';
+import { SECRETS } from '../fixtures/secrets.js';
+import { send, type Reply } from './http-support.js';
+
+const redisUrl = sharedRedisUrl();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Replica {
+  cli: CliProcess;
+  url: string;
+  adminUrl: string;
+}
+
+function claimsOf(jwt: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+function basic(id: string, secret: string): string {
+  return `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+}
+
+function token(url: string, form: Record<string, string>): Promise<Reply> {
+  return send(`${url}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic('public-api', SECRETS.clientSecret) },
+    body: new URLSearchParams(form).toString(),
+  });
+}
+
+function passwordGrant(url: string): Promise<Reply> {
+  return token(url, { grant_type: 'password', scope: 'public-api', username: 'my-operator', password: SECRETS.operatorPassword });
+}
+
+function refresh(url: string, refreshToken: string): Promise<Reply> {
+  return token(url, { grant_type: 'refresh_token', refresh_token: refreshToken });
+}
+
+function bearer(url: string, accessToken: string): Promise<Reply> {
+  return send(`${url}/api/tickets`, { headers: { authorization: `Bearer ${accessToken}` } });
+}
+
+async function pcrLogin(url: string): Promise<string> {
+  const reply = await send(`${url}/api/${SECRETS.rwKey}/authlogin.json`, {
+    method: 'POST',
+    headers: { 'PCR-AUTH-USERNAME': 'api-user', 'PCR-AUTH-PASSWORD': SECRETS.apiUserPassword },
+  });
+  expect(reply.status, reply.text).toBe(200);
+  return (reply.json as { token: string }).token;
+}
+
+function pcrUse(url: string, sessionToken: string): Promise<Reply> {
+  return send(`${url}/api/${SECRETS.rwKey}/servicedesk.json`, { headers: { 'PCR-AUTH-TOKEN': sessionToken } });
+}
+
+/** Polls until `request` answers `status`; returns how long that took, or fails after `timeoutMs`. */
+async function untilStatus(request: () => Promise<Reply>, status: number, timeoutMs = 2000, everyMs = 50): Promise<number> {
+  const started = performance.now();
+  let last: Reply | undefined;
+  while (performance.now() - started < timeoutMs) {
+    last = await request();
+    if (last.status === status) return performance.now() - started;
+    await sleep(everyMs);
+  }
+  throw new Error(`still ${last?.status} after ${timeoutMs} ms: ${last?.text}`);
+}
+
+describe.skipIf(redisUrl === null)('two replicas sharing one Redis', () => {
+  const prefix = uniqueKeyPrefix('replicas');
+  const keyDir = mkdtempSync(join(tmpdir(), 'portcullis-replicas-'));
+  let upstream: EchoUpstream;
+  let a: Replica;
+  let b: Replica;
+
+  async function startReplica(): Promise<Replica> {
+    const keyFile = join(keyDir, 'signing.pem');
+    const file = writeCliConfig(upstream.url, (config) => {
+      config['tokens'] = { ...(config['tokens'] as object), signingKeys: [{ kid: 'test-key-1', privateKey: { file: keyFile }, active: true }] };
+      config['store'] = { type: 'redis', url: redisUrl, keyPrefix: prefix };
+      config['log'] = { level: 'info', requests: false };
+    });
+    const cli = await startCli(file, ['--port', '0', '--admin-port', '0']);
+    const listening = cli.logs().find((line) => line['msg'] === 'listening')!;
+    return { cli, url: cli.url, adminUrl: String(listening['admin']) };
+  }
+
+  beforeAll(async () => {
+    writeFileSync(join(keyDir, 'signing.pem'), SIGNING_KEY_PEM, { mode: 0o600 });
+    upstream = await startEchoUpstream();
+    [a, b] = await Promise.all([startReplica(), startReplica()]);
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const replica of [a, b]) {
+      if (!replica) continue;
+      replica.cli.kill();
+      await replica.cli.exited;
+    }
+    await upstream?.close();
+    rmSync(keyDir, { recursive: true, force: true });
+    await flushKeyPrefix(redisUrl!, prefix);
+  });
+
+  it('a PCR session opened on A works on B, and a logout on B ends it on A', async () => {
+    const session = await pcrLogin(a.url);
+    expect((await pcrUse(b.url, session)).status).toBe(200);
+    expect((await pcrUse(a.url, session)).status).toBe(200);
+    const logout = await send(`${b.url}/api/${SECRETS.rwKey}/authlogout.json`, { method: 'POST', headers: { 'PCR-AUTH-TOKEN': session } });
+    expect(logout.status, logout.text).toBe(200);
+    await untilStatus(() => pcrUse(a.url, session), 401, 1000);
+    expect((await pcrUse(b.url, session)).status).toBe(401);
+  });
+
+  it('a refresh token reused on B revokes the whole family on both', async () => {
+    const granted = await passwordGrant(a.url);
+    expect(granted.status, granted.text).toBe(200);
+    const rotated = await refresh(a.url, granted.json.refresh_token as string);
+    expect(rotated.status, rotated.text).toBe(200);
+    const access = rotated.json.access_token as string;
+    // Both replicas have verified and cached the token before the revocation.
+    expect((await bearer(a.url, access)).status).toBe(200);
+    expect((await bearer(b.url, access)).status).toBe(200);
+
+    const reused = await refresh(b.url, granted.json.refresh_token as string);
+    expect(reused.status).toBe(400);
+    expect(reused.json.error).toBe('invalid_grant');
+
+    const next = await refresh(a.url, rotated.json.refresh_token as string);
+    expect(next.status).toBe(400);
+    expect(next.json.error).toBe('invalid_grant');
+    for (const url of [a.url, b.url]) {
+      await untilStatus(() => bearer(url, access), 401, 1000);
+      expect((await bearer(url, access)).json.reason).toBe('token_revoked');
+      // The first access token of the family was never used: refused on its very first (cold) check too.
+      expect((await bearer(url, granted.json.access_token as string)).json.reason).toBe('token_revoked');
+    }
+  });
+
+  it("revoking a key's sessions through A's admin API reaches B within a second", async () => {
+    const session = await pcrLogin(b.url);
+    expect((await pcrUse(b.url, session)).status).toBe(200);
+    const revoked = await send(`${a.adminUrl}/admin/sessions?keyId=demo-rw`, { method: 'DELETE', headers: { authorization: `Bearer ${SECRETS.adminToken}` } });
+    expect(revoked.status, revoked.text).toBe(200);
+    expect(revoked.json.revoked).toContain(claimsOf(session)['sid']);
+    const elapsed = await untilStatus(() => pcrUse(b.url, session), 401, 1000, 50);
+    expect(elapsed).toBeLessThan(1000);
+  });
+
+  describe('a replica started after a revocation', () => {
+    let late: TestProxy | undefined;
+
+    afterAll(async () => {
+      await late?.close();
+    });
+
+    it('refuses a revoked family it never heard of, and still accepts a live one', async () => {
+      const revokedGrant = await passwordGrant(a.url);
+      const liveGrant = await passwordGrant(b.url);
+      expect([revokedGrant.status, liveGrant.status]).toEqual([200, 200]);
+      const family = claimsOf(revokedGrant.json.access_token as string)['fid'] as string;
+      const revoked = await send(`${a.adminUrl}/admin/token-families/${family}`, { method: 'DELETE', headers: { authorization: `Bearer ${SECRETS.adminToken}` } });
+      expect(revoked.status, revoked.text).toBe(200);
+
+      // In-process, so it is certain to have started after the event was published.
+      late = await startTestProxy({
+        ...withPcr((config) => {
+          config['store'] = { type: 'redis', url: redisUrl, keyPrefix: prefix };
+        }),
+        clock: new ManualClock(Date.now()),
+      });
+      const refused = await bearer(late.url, revokedGrant.json.access_token as string);
+      expect(refused.status).toBe(401);
+      expect(refused.json.reason).toBe('token_revoked');
+      expect((await bearer(late.url, liveGrant.json.access_token as string)).status).toBe(200);
+    });
+  });
+});
