@@ -168,6 +168,7 @@ export class Portcullis {
       revocations,
       verifier: new SecretVerifier(),
       guard: new LoginGuard(store, clock, () => services.current().config.parsed.protection.bruteForce),
+      upgradedSockets: new Set(),
     };
     services.observer = config.parsed.log.requests
       ? new RequestLogObserver(logger, () => services.current(), hooks.request ?? null)
@@ -344,6 +345,7 @@ export class Portcullis {
       clearTimeout(timer);
       clearInterval(sweeper);
       this.#server.closeAllConnections();
+      for (const socket of this.#services.upgradedSockets) socket.destroy();
       await adminClosed;
       this.#services.revocations.detach();
       await this.#services.forwarder.close();

@@ -209,6 +209,10 @@ export function createUpgradeHandler(services: Services) {
       const headers = outgoingHeaders(req, runtime, outcome);
       headers['connection'] = 'Upgrade';
       headers['upgrade'] = String(req.headers.upgrade ?? 'websocket');
+      // Upgraded connections are not HTTP any more, so the server's own shutdown does not see them: they are
+      // tracked here and cut when a graceful shutdown reaches its deadline.
+      services.upgradedSockets.add(socket);
+      socket.once('close', () => services.upgradedSockets.delete(socket));
       services.forwarder.forwardUpgrade(req, socket, head, { path: (outcome.forwardPath ?? target.path) + target.search, headers });
     };
     const outcome = matched.public ? PUBLIC_ACCESS : authenticate(matched, request, runtime);

@@ -4,6 +4,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { BearerAuthenticator } from '../authn/bearer.js';
 import type { Authenticator, AuthDenial } from '../authn/authenticator.js';
 import type { Clock } from '../clock.js';
@@ -56,6 +57,8 @@ export interface Services {
   revocations: RevocationView;
   verifier: SecretVerifier;
   guard: LoginGuard;
+  /** Client sockets of forwarded protocol upgrades (WebSocket) that are still open. */
+  upgradedSockets: Set<Duplex>;
 }
 
 export interface Runtime {

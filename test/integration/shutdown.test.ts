@@ -4,7 +4,7 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/echo-upstream.js';
-import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { login, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { startCli, writeCliConfig, type CliProcess } from '../helpers/cli-process.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -116,6 +116,26 @@ describe('Portcullis.close(deadline)', () => {
     await t.proxy.close(5000);
     expect(Date.now() - started).toBeLessThan(1000);
     await closed;
+  });
+
+  it('cuts an open WebSocket connection at the deadline', async () => {
+    const upstream = await startEchoUpstream();
+    t = await startTestProxy({ upstream });
+    const granted = await login(t.url);
+    const token = String(granted.body['access_token']);
+    const socket = connect(t.port, '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const upgraded = new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))));
+    socket.write(
+      `GET /api/stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+    );
+    expect(await upgraded).toMatch(/^HTTP\/1\.1 101/);
+    const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
+    const started = Date.now();
+    await t.proxy.close(300);
+    const closedAt = await closed;
+    expect(closedAt - started).toBeLessThan(2000);
   });
 });
 
