@@ -91,7 +91,8 @@ class Exchange {
     private readonly res: ServerResponse,
     private readonly done: (result: ForwardResult) => void,
   ) {
-    res.once('close', this.#onClientClose);
+    // `on`, not `once`: a response closes only once, and once() would allocate a wrapper per request.
+    res.on('close', this.#onClientClose);
   }
 
   readonly #onClientClose = (): void => {

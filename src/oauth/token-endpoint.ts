@@ -13,6 +13,7 @@ import { passwordGrant } from './grants/password.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import type { GrantContext, GrantHandler } from './grants/grant.js';
 import type { LoginGuard } from '../protection/login-guard.js';
+import type { Logger } from '../log/logger.js';
 
 const GRANTS: ReadonlyMap<string, GrantHandler> = new Map([
   ['password', passwordGrant],
@@ -21,7 +22,14 @@ const GRANTS: ReadonlyMap<string, GrantHandler> = new Map([
 
 const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;.*)?$/i;
 
+/** Anything that is not an OAuth error is our fault: logged for operators, a bare server_error for the client. */
+function unexpected(error: unknown, context: TokenEndpointContext): OAuthError {
+  context.logger.error({ err: error }, 'token request failed unexpectedly');
+  return new OAuthError('server_error', 'the request could not be processed', 'internal_error');
+}
+
 export type TokenEndpointContext = Omit<GrantContext, 'client' | 'params'> & {
+  logger: Logger;
   clients: ReadonlyMap<string, import('../config/load.js').ResolvedClient>;
   maxBodyBytes: number;
   guard: LoginGuard;
@@ -102,7 +110,7 @@ export async function handleTokenRequest(
         ? error
         : error instanceof StoreUnavailableError
           ? new OAuthError('temporarily_unavailable', 'the token store is unavailable; try again shortly', 'store_unavailable', { headers: { 'retry-after': '1' } })
-          : new OAuthError('server_error', 'the request could not be processed', 'internal_error');
+          : unexpected(error, context);
     sendJson(res, oauthError.status, { error: oauthError.code, error_description: oauthError.description }, oauthError.headers);
     return { status: oauthError.status, reason: oauthError.reason, grantType, clientId, username };
   }

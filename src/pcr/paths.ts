@@ -45,7 +45,8 @@ export function errorOutput(output: string): PcrOutput {
 export function maskPcrPath(path: string, prefix: string): string {
   if (!path.startsWith(`${prefix}/`)) return path;
   const rest = path.slice(prefix.length + 1);
+  if (rest === '') return path;
+  // Whatever stands where a key would stand is masked, even when nothing follows it (`/api/KEY`).
   const slash = rest.indexOf('/');
-  if (slash <= 0) return path;
-  return `${prefix}/***${rest.slice(slash)}`;
+  return slash === -1 ? `${prefix}/***` : slash === 0 ? path : `${prefix}/***${rest.slice(slash)}`;
 }

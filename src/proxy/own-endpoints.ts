@@ -38,6 +38,7 @@ export function ownEndpoints(
     verifier: services.verifier,
     maxBodyBytes: config.parsed.listen.maxOwnBodyBytes,
     guard: services.guard,
+    logger: services.logger,
   };
   const endpoints = new Map<string, OwnEndpoint>();
   endpoints.set('/oauth/token', {

@@ -40,7 +40,7 @@ export class RequestLogObserver implements RequestObserver {
 }
 
 /** Parameter names that may carry a credential (substrings, case-insensitive); masking a harmless one costs nothing. */
-const SENSITIVE_PARAMETER = /token|key|pass|pwd|secret|auth|session|sid|sig|credential|cookie|code/i;
+const SENSITIVE_PARAMETER = /token|key|pass|pwd|secret|auth|session|sid|sig|credential|cookie|code|username|login/i;
 /** A value shaped like a JWT is a credential whatever its parameter is called. */
 const JWT_SHAPED = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\./;
 /** A bare entry (no "=") at least this long could be a key passed on its own. */
@@ -51,8 +51,9 @@ const MAX_LOGGED_QUERY = 512;
 export function maskQuery(target: string): string {
   const start = target.indexOf('?');
   if (start < 0 || start === target.length - 1) return '';
-  const parts = target.slice(start + 1).split('&');
-  for (let i = 0; i < parts.length; i++) {
+  // Separators are kept (odd indexes) so the logged query reads as sent; some legacy servers also split on ';'.
+  const parts = target.slice(start + 1).split(/([&;])/);
+  for (let i = 0; i < parts.length; i += 2) {
     const part = parts[i]!;
     const eq = part.indexOf('=');
     if (eq < 0) {
@@ -62,7 +63,7 @@ export function maskQuery(target: string): string {
     const name = part.slice(0, eq);
     if (SENSITIVE_PARAMETER.test(decoded(name)) || JWT_SHAPED.test(decoded(part.slice(eq + 1)))) parts[i] = `${name}=***`;
   }
-  const query = parts.join('&');
+  const query = parts.join('');
   // Truncated after masking, so a cut can only shorten a value that was already judged safe to log.
   return `?${query.length > MAX_LOGGED_QUERY ? `${query.slice(0, MAX_LOGGED_QUERY)}...` : query}`;
 }

@@ -160,11 +160,14 @@ describe('maskQuery', () => {
     expect(maskQuery('/api/x')).toBe('');
     expect(maskQuery('/api/x?')).toBe('');
     expect(maskQuery('/api/x?q=open&page=2')).toBe('?q=open&page=2');
-    expect(maskQuery('/api/x?token=abc&Password=p&apiKey=k&client_secret=s&sessionId=1&sig=z')).toBe('?token=***&Password=***&apiKey=***&client_secret=***&sessionId=***&sig=***');
+    expect(maskQuery('/api/x?token=abc&Password=p&apiKey=k&client_secret=s&sessionId=1&sig=z&username=u')).toBe(
+      '?token=***&Password=***&apiKey=***&client_secret=***&sessionId=***&sig=***&username=***',
+    );
     // Encoded parameter names are judged by what they decode to.
     expect(maskQuery('/api/x?%74oken=abc&pass%77ord=p')).toBe('?%74oken=***&pass%77ord=***');
     expect(maskQuery('/api/x?filter=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln')).toBe('?filter=***');
     expect(maskQuery('/api/x?0123456789abcdef0123&flag')).toBe('?***&flag');
+    expect(maskQuery('/api/x?a=1;token=t&b=2')).toBe('?a=1;token=***&b=2');
     expect(maskQuery(`/api/x?q=${'a'.repeat(600)}`)).toHaveLength(1 + 512 + 3);
   });
 });
