@@ -72,6 +72,6 @@ export function createPcrFace(runtime: Omit<Runtime, 'ownEndpoints' | 'pcr'>, se
     },
     sendDenial: sendPcrDenial,
     carriesApiKey: (path) => pathCarriesApiKey(context, path),
-    maskPath: (path) => maskPcrPath(path, pcr.pathPrefix),
+    maskPath: (path) => maskPcrPath(path, pcr.pathPrefix, (segment) => context.keys.find(segment) !== undefined),
   };
 }

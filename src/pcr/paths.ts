@@ -41,12 +41,18 @@ export function errorOutput(output: string): PcrOutput {
   return OUTPUT_OF_ERRORS.has(output) ? (output as PcrOutput) : 'json';
 }
 
-/** The path with its key segment masked, for logs: keys are credentials. */
-export function maskPcrPath(path: string, prefix: string): string {
+/**
+ * The path with its key segment masked, for logs: keys are credentials. PCR-shaped paths always have their second
+ * segment masked; a lone segment (`/api/KEY`) only when `isKey` says it is one, so `/api/dashboard` stays readable.
+ */
+export function maskPcrPath(path: string, prefix: string, isKey: (segment: string) => boolean): string {
   if (!path.startsWith(`${prefix}/`)) return path;
   const rest = path.slice(prefix.length + 1);
-  if (rest === '') return path;
-  // Whatever stands where a key would stand is masked, even when nothing follows it (`/api/KEY`).
   const slash = rest.indexOf('/');
-  return slash === -1 ? `${prefix}/***` : slash === 0 ? path : `${prefix}/***${rest.slice(slash)}`;
+  const segment = slash === -1 ? rest : rest.slice(0, slash);
+  if (segment === '') return path;
+  // A segment in key position is masked when the path has the PCR-360 shape (it may be a mistyped key) or when
+  // it is one of our keys; other API paths (`/api/tickets/12`) stay readable.
+  if (!isKey(segment) && parsePcrPath(path, prefix) === null) return path;
+  return `${prefix}/***${slash === -1 ? '' : rest.slice(slash)}`;
 }
