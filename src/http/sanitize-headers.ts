@@ -306,20 +306,28 @@ export function forwardedHeaders(input: {
 }
 
 /**
- * The address to rate-limit on. Behind a trusted peer that is the last X-Forwarded-For entry (the address the
- * trusted peer itself saw); otherwise, or when that entry is not an address, the socket's peer.
+ * The address to rate-limit on. Behind a trusted peer it is found by walking X-Forwarded-For from the right and
+ * skipping the addresses of trusted proxies (`isTrusted`, or none when not given), so that a chain such as
+ * CDN -> load balancer -> proxy yields the client rather than the CDN; an entry that is not an address stops the
+ * walk (a client wrote it) and the last trusted hop is used. Without a trusted peer: the socket's peer.
  */
 export function clientAddress(input: {
   incoming: IncomingHttpHeaders;
   peerAddress: string;
   trustedPeer: boolean;
+  isTrusted?: (address: string) => boolean;
 }): string {
-  if (input.trustedPeer) {
-    const raw = single(input.incoming['x-forwarded-for']);
-    if (raw !== undefined) {
-      const last = parseForwardedAddress(raw.slice(raw.lastIndexOf(',') + 1));
-      if (last !== undefined) return last;
-    }
+  const peer = unmapIPv4(input.peerAddress);
+  if (!input.trustedPeer) return peer;
+  const raw = single(input.incoming['x-forwarded-for']);
+  if (raw === undefined) return peer;
+  const entries = raw.split(',');
+  let candidate = peer;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const address = parseForwardedAddress(entries[i] as string);
+    if (address === undefined) return candidate;
+    candidate = address;
+    if (input.isTrusted === undefined || !input.isTrusted(address)) return address;
   }
-  return unmapIPv4(input.peerAddress);
+  return candidate;
 }

@@ -12,7 +12,7 @@ import type { OwnEndpoint, Runtime, Services } from './runtime.js';
 /** The client's address as brute-force protection counts it: X-Forwarded-For only from a trusted proxy. */
 export function requestClientAddress(req: IncomingMessage, runtime: Pick<Runtime, 'isTrustedPeer'>): string {
   const peerAddress = req.socket.remoteAddress ?? '';
-  return clientAddress({ incoming: req.headers, peerAddress, trustedPeer: runtime.isTrustedPeer(peerAddress) });
+  return clientAddress({ incoming: req.headers, peerAddress, trustedPeer: runtime.isTrustedPeer(peerAddress), isTrusted: runtime.isTrustedPeer });
 }
 
 export interface ReadinessProbe {
