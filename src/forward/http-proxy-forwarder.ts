@@ -56,7 +56,7 @@ function exactPath(path: string): { ssl: object } {
   return { ssl: base };
 }
 
-// What Node's response writer accepts as a status line (it validates on write, not when its parser reads).
+// Characters Node's response writer refuses in a reason phrase, though its parser lets some of them through.
 const INVALID_REASON_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 
 function relayable(response: IncomingMessage): boolean {
@@ -130,6 +130,11 @@ export class HttpProxyForwarder implements Forwarder {
       state.upstreamStatus = proxyRes.statusCode ?? null;
       state.upstreamSeconds = Number(process.hrtime.bigint() - state.startedAt) / 1e9;
       this.#report(req, state);
+      // http-proxy's pipe never ends the response when the upstream stops half-way through its body: the client
+      // would wait for the rest for ever on a connection that looks alive. Cutting it shows the answer is truncated.
+      proxyRes.once('close', () => {
+        if (!proxyRes.complete) res.destroy();
+      });
     });
     // WebSocket and other upgrade errors: the socket is all there is to close.
     this.#proxy.on('error', (_error, _req, resOrSocket) => {
@@ -145,6 +150,9 @@ export class HttpProxyForwarder implements Forwarder {
     // copied: without it the body would follow a request that announces none and be read as a second request.
     const coding = req.headers['transfer-encoding'];
     if (coding !== undefined) target.headers['transfer-encoding'] = coding;
+    // Node has already answered the client's 100-continue. Passed on, Expect would also keep http-proxy from
+    // emitting proxyReq, where the timeouts and the cancel-on-client-abort are wired.
+    delete target.headers['expect'];
     req.url = target.path;
     req.headers = target.headers as IncomingMessage['headers'];
     res.once('close', () => {
@@ -182,6 +190,9 @@ export class HttpProxyForwarder implements Forwarder {
   forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ForwardTarget): void {
     req.url = target.path;
     req.headers = target.headers as IncomingMessage['headers'];
+    // Once the client's side has been ended (the upstream refused the upgrade, failed, or closed the tunnel), the
+    // socket goes: the listener allows half-open connections, and a client that never closes would hold it for good.
+    socket.once('finish', () => socket.destroy());
     this.#proxy.ws(req, socket, head, exactPath(target.path), () => {
       if (!socket.destroyed) {
         const spec = REASONS.upstream_unreachable;

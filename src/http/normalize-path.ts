@@ -32,6 +32,7 @@ const ENCODED_PERCENT = ambiguous('request path contains an encoded percent sign
 const BAD_UTF8 = ambiguous('request path contains an invalid UTF-8 escape sequence');
 const EMPTY_SEGMENT = ambiguous('request path contains an empty segment');
 const DOT_SEGMENT = ambiguous('request path contains a dot segment');
+const DELIMITER_LOOKALIKE = ambiguous('request path contains a character some backends read as a path delimiter');
 
 const SLASH = 0x2f;
 const BACKSLASH = 0x5c;
@@ -129,6 +130,19 @@ function utf8Continuations(s: string, i: number, lead: number): number | Rejecti
   return n;
 }
 
+// Backends that apply Unicode compatibility normalisation (NFKC) or Windows "best-fit" code-page conversion read
+// these as a dot, a slash, a backslash, ';', '%', '?' or '#': '/docs/x%EF%BC%8F..%EF%BC%8Fapi' stays under /docs here and is
+// /api there. Best-fit mappings that NFKC does not cover are listed by hand.
+const NFKC_DELIMITER = /[./\\;%?#]/;
+const BEST_FIT_DELIMITERS: ReadonlySet<number> = new Set([0x00a5, 0x20a9, 0x2044, 0x2215, 0x2216, 0x29f5, 0x29f8, 0x29f9]);
+
+/** Whether the (already validated) UTF-8 sequence of n continuation escapes at s[i] reads as a delimiter somewhere. */
+function delimiterLookalike(s: string, i: number, lead: number, n: number): boolean {
+  let cp = lead & (0x3f >> n);
+  for (let k = 1; k <= n; k++) cp = (cp << 6) | (escapeAt(s, i + 3 * k) & 0x3f);
+  return BEST_FIT_DELIMITERS.has(cp) || NFKC_DELIMITER.test(String.fromCodePoint(cp).normalize('NFKC'));
+}
+
 /** Second pass, only for paths that need it: decodes unreserved escapes and upper-cases the rest. */
 function rewritePath(s: string, end: number): string {
   let out = '';
@@ -207,6 +221,7 @@ export function normalizeRequestTarget(rawTarget: string, maxLength: number = DE
         }
         const n = utf8Continuations(s, i, v);
         if (typeof n !== 'number') return n;
+        if (delimiterLookalike(s, i, v, n)) return DELIMITER_LOOKALIKE;
         if (!rewrite) {
           for (let k = 0; k <= n; k++) {
             if (hasLowerHex(s, i + 3 * k)) {

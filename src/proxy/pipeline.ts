@@ -187,8 +187,11 @@ export function createUpgradeHandler(services: Services) {
     const refuse = (reason: ReasonId, extra = '') => {
       const spec = REASONS[reason];
       const body = JSON.stringify({ error: 'bearerError' in spec ? spec.bearerError : 'request_refused', error_description: spec.message, reason });
+      // Destroyed once written: the listener allows half-open connections, and a client that keeps its side open
+      // would otherwise hold the socket, and a connection slot, for good.
       socket.end(
         `HTTP/1.1 ${spec.status} ${statusText(spec.status)}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n${extra}\r\n${body}`,
+        () => socket.destroy(),
       );
     };
     socket.on('error', () => socket.destroy());

@@ -37,7 +37,7 @@ const refused: Case[] = [
   ['two headers differing in case', () => [['Authorization', `Bearer ${token}`], ['authorization', `Bearer ${token}`]], 400, 'authorization_repeated'],
   ['a Basic header before the Bearer one', () => [['Authorization', 'Basic dXNlcjpwYXNz'], ['Authorization', `Bearer ${token}`]], 400, 'authorization_repeated'],
   ['an empty header before the Bearer one', () => [['Authorization', ''], ['Authorization', `Bearer ${token}`]], 400, 'authorization_repeated'],
-  ['fifty headers', () => Array.from({ length: 50 }, () => ['Authorization', `Bearer ${token}`] as const), 400, 'authorization_repeated'],
+  ['fifty short headers', () => Array.from({ length: 50 }, (_v, i) => ['Authorization', `Bearer t${i}`] as const), 400, 'authorization_repeated'],
   ['two tokens joined by a comma', () => [['Authorization', `Bearer ${token}, Bearer ${token}`]], 400, 'authorization_malformed'],
   // Odd whitespace and decoration.
   ['a tab after the scheme', () => [['Authorization', `Bearer\t${token}`]], 400, 'authorization_malformed'],
@@ -83,11 +83,11 @@ describe('Authorization parsing', () => {
   });
 
   it.each([
-    ['a control character in the value', `Bearer ${token.slice(0, 10)}\x0b${token.slice(10)}`],
-    ['a NUL in the value', `Bearer ${token}\x00`],
-    ['DEL in the value', `Bearer \x7f${token}`],
+    ['a control character in the value', () => `Bearer ${token.slice(0, 10)}\x0b${token.slice(10)}`],
+    ['a NUL in the value', () => `Bearer ${token}\x00`],
+    ['DEL in the value', () => `Bearer \x7f${token}`],
   ])('refuses %s at the parser (400), nothing forwarded', async (_name, value) => {
-    const { response, upstream } = await exchange(t, http11('GET', '/api/dashboard', [['Authorization', value]]));
+    const { response, upstream } = await exchange(t, http11('GET', '/api/dashboard', [['Authorization', value()]]));
     expect(response.status).toBe(400);
     expect(upstream).toEqual([]);
   });

@@ -5,7 +5,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedRequest } from '../helpers/echo-upstream.js';
-import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { SECRETS } from '../fixtures/secrets.js';
+import { basicAuth, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { accessToken, exchange, folded, http11, IDENTITY_HEADERS, jsonOf, OPERATOR_IDENTITY, rawHeaderLines, type HeaderList } from './support.js';
 
 let t: TestProxy;
@@ -219,7 +220,7 @@ describe('brute-force accounting by address', () => {
       const { response } = await exchange(
         guarded,
         http11('POST', '/oauth/token', [
-          ['Authorization', `Basic ${Buffer.from('public-api:demo-secret').toString('base64')}`],
+          ['Authorization', basicAuth('public-api', SECRETS.clientSecret)],
           ['Content-Type', 'application/x-www-form-urlencoded'],
           ['X-Forwarded-For', `10.0.${i}.1`],
           ['X-Real-IP', `10.0.${i}.1`],
@@ -227,7 +228,7 @@ describe('brute-force accounting by address', () => {
           ['Content-Length', String(body.length)],
         ], body),
       );
-      statuses.push(response.status);
+      statuses.push(response.status ?? 0);
     }
     expect(statuses).toEqual([400, 400, 400, 429, 429]);
   });

@@ -98,6 +98,21 @@ const refused: Record<string, Refused[]> = {
     { target: '/docs/%ed%a0%80', status: 400, reason: 'path_ambiguous' },
     { target: '/docs/%c3', status: 400, reason: 'path_ambiguous' },
   ],
+  // NFKC normalisation or Windows best-fit conversion in a backend turns these into a dot, a slash, a backslash, ';' or '%'.
+  'Unicode look-alikes of delimiters': [
+    { target: '/docs/x%EF%BC%8F..%EF%BC%8F..%EF%BC%8Fapi%EF%BC%8Fdashboard', status: 400, reason: 'path_ambiguous' },
+    { target: '/docs/%EF%BC%8E%EF%BC%8E/api/dashboard', status: 400, reason: 'path_ambiguous' },
+    { target: '/docs/%ef%bc%8e./api/dashboard', status: 400, reason: 'path_ambiguous' },
+    { target: '/docs/%E2%80%A5/api/dashboard', status: 400, reason: 'path_ambiguous' },
+    { target: '/docs/%EF%B9%92%EF%B9%92/api/dashboard', status: 400, reason: 'path_ambiguous' },
+    { target: '/docs/..%EF%BC%BCapi%EF%BC%BCdashboard', status: 400, reason: 'path_ambiguous' },
+    { target: '/docs/x%E2%88%95..%E2%88%95api', status: 400, reason: 'path_ambiguous' },
+    { target: '/docs/x%E2%81%84..%E2%81%84api', status: 400, reason: 'path_ambiguous' },
+    { target: '/docs/x%C2%A5..%C2%A5api', status: 400, reason: 'path_ambiguous' },
+    { target: '/docs/page%EF%BC%9Bjsessionid=1', status: 400, reason: 'path_ambiguous' },
+    { target: '/docs/x%EF%BC%852e%EF%BC%852e', status: 400, reason: 'path_ambiguous' },
+    { target: '/docs/x%EF%BC%9F/api', status: 400, reason: 'path_ambiguous' },
+  ],
   // Node's parser refuses these before the pipeline sees them.
   'raw bytes outside printable ASCII': [
     { target: '/docs/caf\xe9', status: 400 },
@@ -170,6 +185,7 @@ const forwardedPublicly: Forwarded[] = [
   // Unreserved characters are decoded, other escapes upper-cased: the upstream gets the normalised form.
   { target: '/docs/%7euser/%61bc', upstreamUrl: '/docs/~user/abc' },
   { target: '/docs/caf%c3%a9', upstreamUrl: '/docs/caf%C3%A9' },
+  { target: '/docs/%e2%82%ac/%F0%9F%98%80', upstreamUrl: '/docs/%E2%82%AC/%F0%9F%98%80' },
   { target: '/docs/a%20b', upstreamUrl: '/docs/a%20b' },
   // http-proxy's URL join used to turn these into "http://", an empty segment the pipeline never decided on.
   { target: '/docs/http:/evil.example/x', upstreamUrl: '/docs/http:/evil.example/x' },

@@ -29,7 +29,7 @@ export interface Exchange {
 }
 
 /**
- * Sends exact bytes on a fresh connection and returns the first answer with what reached the upstream. A short
+ * Sends exact bytes on a fresh connection and returns the first answer with what reached the upstream. The optional
  * settle lets a request the proxy should not have sent (a smuggled one) arrive before the upstream is read.
  */
 export async function exchange(t: TestProxy, bytes: string | Buffer, options: { settleMs?: number; timeoutMs?: number } = {}): Promise<Exchange> {

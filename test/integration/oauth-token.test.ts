@@ -428,8 +428,11 @@ describe('malformed token requests', () => {
     for (const body of bodies) {
       const reply = await tokenRequest(t.url, body, auth);
       expect(reply.status, body.slice(0, 60)).toBeLessThan(500);
-      expectNoInternals(JSON.stringify(reply.body));
-      if (reply.status !== 200) expect(Object.keys(reply.body).sort(), body.slice(0, 60)).toEqual(['error', 'error_description']);
+      // Only error answers are searched: random token text in a success can spell anything.
+      if (reply.status !== 200) {
+        expectNoInternals(JSON.stringify(reply.body));
+        expect(Object.keys(reply.body).sort(), body.slice(0, 60)).toEqual(['error', 'error_description']);
+      }
     }
     expect(t.upstream.requests).toHaveLength(0);
   });
