@@ -2,7 +2,7 @@
 // over both cores before a scenario starts (RS256 signing is ~3.6k/s per core, far slower than verifying).
 
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -55,14 +55,30 @@ export interface ProxyChild {
   stop(): Promise<void>;
 }
 
-export async function startProxyChild(options: { config: Record<string, unknown>; env: Record<string, string>; place: Placement }): Promise<ProxyChild> {
+/**
+ * Compiles src/ the way `npm run build` does, into bench/results/build (inside the repository, so packages still
+ * resolve from node_modules), so the proxy under test runs the code that ships. Null when nothing could be
+ * emitted; the proxy then runs from src/ through tsx.
+ */
+export function buildForBench(): string | null {
+  const outDir = join(BENCH_DIR, 'results', 'build');
+  rmSync(outDir, { recursive: true, force: true });
+  try {
+    execFileSync(process.execPath, [join(REPO_DIR, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO_DIR, 'tsconfig.build.json'), '--outDir', outDir, '--sourceMap', 'false'], { stdio: 'ignore' });
+  } catch {
+    // Type errors elsewhere in the tree still emit JavaScript; only a missing server.js means no build.
+  }
+  return existsSync(join(outDir, 'server.js')) ? outDir : null;
+}
+
+export async function startProxyChild(options: { config: Record<string, unknown>; env: Record<string, string>; place: Placement; buildDir: string | null }): Promise<ProxyChild> {
   const nodeArgs = ['--import', 'tsx', join(BENCH_DIR, 'proxy-child.ts')];
   const [command, args] = options.place.pinned ? ['taskset', ['-c', options.place.proxyCpu, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child: ChildProcess = spawn(command as string, args as string[], {
     cwd: REPO_DIR,
     // Request log lines go to /dev/null: written (so they cost what they cost in production) but not kept.
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    env: { ...process.env, ...options.env, BENCH_CONFIG: JSON.stringify(options.config), PORTCULLIS_LOG_LEVEL: '' },
+    env: { ...process.env, ...options.env, BENCH_CONFIG: JSON.stringify(options.config), BENCH_BUILD_DIR: options.buildDir ?? '', PORTCULLIS_LOG_LEVEL: '' },
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
