@@ -52,6 +52,8 @@ export interface ProxyChild {
   startProfile(): Promise<void>;
   /** Stops it and writes the .cpuprofile to `file`. */
   stopProfile(file: string): Promise<void>;
+  /** Runs a full garbage collection in the child and reports what it still holds. */
+  collect(): Promise<{ heapUsed: number; rss: number }>;
   stop(): Promise<void>;
 }
 
@@ -72,7 +74,7 @@ export function buildForBench(): string | null {
 }
 
 export async function startProxyChild(options: { config: Record<string, unknown>; env: Record<string, string>; place: Placement; buildDir: string | null }): Promise<ProxyChild> {
-  const nodeArgs = ['--import', 'tsx', join(BENCH_DIR, 'proxy-child.ts')];
+  const nodeArgs = ['--expose-gc', '--import', 'tsx', join(BENCH_DIR, 'proxy-child.ts')];
   const [command, args] = options.place.pinned ? ['taskset', ['-c', options.place.proxyCpu, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child: ChildProcess = spawn(command as string, args as string[], {
     cwd: REPO_DIR,
@@ -112,6 +114,12 @@ export async function startProxyChild(options: { config: Record<string, unknown>
       const stopped = reply('profile-stopped');
       child.send({ cmd: 'profile-stop', file });
       await stopped;
+    },
+    async collect() {
+      const done = reply('gc-done');
+      child.send({ cmd: 'gc' });
+      const answer = await done;
+      return { heapUsed: answer['heapUsed'] as number, rss: answer['rss'] as number };
     },
     async stop() {
       if (child.exitCode === null) {

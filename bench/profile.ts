@@ -27,6 +27,9 @@ function moduleOf(url: string, name: string): string {
   if (url === '') return name.startsWith('(') ? name : '(native)';
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1]!;
+  // The bench's compiled copy of src/ reads as the source file it came from.
+  const built = /\/bench\/results\/build\/(.*)\.js$/.exec(url);
+  if (built) return `src/${built[1]!}.ts`;
   const src = /\/((?:src|bench)\/.*)$/.exec(url);
   if (src) return src[1]!;
   if (url.startsWith('node:')) return url;

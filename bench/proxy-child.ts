@@ -41,6 +41,11 @@ process.on('message', (message: { cmd: string; file?: string }) => {
       session = null;
       process.send?.({ cmd: 'profile-stopped' });
     });
+  } else if (message.cmd === 'gc') {
+    // Memory the process holds on to, as opposed to garbage V8 has not collected yet (which RSS also counts).
+    (globalThis as { gc?: () => void }).gc?.();
+    const usage = process.memoryUsage();
+    process.send?.({ cmd: 'gc-done', heapUsed: usage.heapUsed, rss: usage.rss });
   } else if (message.cmd === 'stop') {
     void proxy.close(1000).then(() => process.exit(0));
   }
