@@ -32,7 +32,6 @@ interface Hold {
 }
 
 interface PendingAttempts {
-  face: Face;
   /** Attempts allowed whose outcome is not reported yet, oldest first. */
   holds: Hold[];
   waiters: (() => void)[];
@@ -80,7 +79,7 @@ export class LoginGuard {
       const key = userKey(face, username);
       const pending = this.#pending.get(key);
       if (pending === undefined || byUser.count + pending.holds.length < settings.maxFailuresPerUser) {
-        this.#hold(key, face);
+        this.#hold(key);
         return { allowed: true };
       }
       // The attempts under way could use up what is left of the allowance: wait for one to finish, then look
@@ -121,10 +120,10 @@ export class LoginGuard {
     this.#release(userKey(face, username));
   }
 
-  #hold(key: string, face: Face): void {
+  #hold(key: string): void {
     let pending = this.#pending.get(key);
     if (pending === undefined) {
-      pending = { face, holds: [], waiters: [] };
+      pending = { holds: [], waiters: [] };
       this.#pending.set(key, pending);
     }
     const hold: Hold = { timer: setTimeout(() => this.#release(key, hold), ATTEMPT_HOLD_MS) };

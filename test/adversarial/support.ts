@@ -1,6 +1,7 @@
 // Shared pieces of the adversarial suite: requests as exact bytes, what the recording upstream saw because of them,
 // tokens signed with the proxy's own test key so that only the attacked property is wrong, and what counts as a leak.
 
+import { DEFAULT_IDENTITY_HEADERS } from '../../src/demo/backend.js';
 import { createSign } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { importPKCS8, SignJWT, type JWTPayload } from 'jose';
@@ -135,19 +136,8 @@ export async function within<T>(promise: Promise<T>, ms: number): Promise<T | 't
   }
 }
 
-/** Identity header names the proxy sets (config defaults), lower-case. */
-export const IDENTITY_HEADERS = [
-  'x-portcullis-auth',
-  'x-portcullis-user',
-  'x-portcullis-client-id',
-  'x-portcullis-scope',
-  'x-portcullis-teams',
-  'x-portcullis-organizations',
-  'x-portcullis-features',
-  'x-portcullis-api-key-id',
-  'x-portcullis-section',
-  'x-portcullis-access',
-] as const;
+/** Identity header names the proxy sets (config defaults), lower-case: the demo backend's list. */
+export const IDENTITY_HEADERS = DEFAULT_IDENTITY_HEADERS;
 
 /** What the proxy sets for the demo operator's bearer token. */
 export const OPERATOR_IDENTITY: Readonly<Record<string, string>> = {
