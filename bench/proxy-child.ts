@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 const build = process.env['BENCH_BUILD_DIR'];
 const from = (path: string) => (build ? pathToFileURL(`${build}/${path}.js`).href : `../src/${path}.js`);
 const { resolveConfig } = (await import(from('config/load'))) as typeof import('../src/config/load.js');
-const { Portcullis } = (await import(from('server'))) as typeof import('../src/server.js');
+const { Portcullis } = (await import(from('portcullis'))) as typeof import('../src/portcullis.js');
 
 const raw = JSON.parse(process.env['BENCH_CONFIG'] ?? '{}') as Record<string, unknown>;
 const config = await resolveConfig(raw, { source: 'bench', env: process.env });

@@ -2,9 +2,9 @@
 // a hash, a password or a token; revocations take effect on the very next request on every process.
 
 import express, { type Request, type Response, type Router } from 'express';
-import type { Runtime, Services } from '../proxy/runtime.js';
+import type { Runtime, Services } from '../pipeline/runtime.js';
 import type { SessionRecord, TokenFamilyRecord } from '../store/store.js';
-import { refreshTokenFamily } from '../oauth/refresh-tokens.js';
+import { refreshTokenFamily } from '../faces/oauth/refresh-tokens.js';
 import { StoreUnavailableError } from '../store/store.js';
 
 const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());

@@ -4,7 +4,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Services } from '../proxy/runtime.js';
+import type { Services } from '../pipeline/runtime.js';
 import { requireAdminToken } from './auth.js';
 import { adminRoutes } from './routes.js';
 

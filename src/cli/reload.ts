@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ConfigError, loadConfigFile, type ConfigOverrides } from '../config/load.js';
-import type { Portcullis } from '../server.js';
+import type { Portcullis } from '../portcullis.js';
 import { KeyRingError } from '../tokens/keyring.js';
 
 const DEBOUNCE_MS = 300;

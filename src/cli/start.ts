@@ -7,7 +7,7 @@ import { ConfigError, loadConfigFile, type Config, type ConfigOverrides } from '
 import { createLogger, type Logger } from '../log/logger.js';
 import { serveClusterMetrics } from '../observability/cluster-metrics.js';
 import { Metrics } from '../observability/metrics.js';
-import { Portcullis } from '../server.js';
+import { Portcullis } from '../portcullis.js';
 import { KeyRingError } from '../tokens/keyring.js';
 import { demoCredentialLines } from '../demo/credentials.js';
 import { watchConfig } from './reload.js';

@@ -6,9 +6,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BodyTooLargeError, readBody } from '../http/body.js';
-import { serializePhp, toXml } from '../pcr/formats.js';
+import { serializePhp, toXml } from '../respond/pcr-formats.js';
 
-export { serializePhp, toXml, type PhpValue } from '../pcr/formats.js';
+export { serializePhp, toXml, type PhpValue } from '../respond/pcr-formats.js';
 
 export const DEFAULT_IDENTITY_HEADERS: readonly string[] = [
   'x-portcullis-auth',

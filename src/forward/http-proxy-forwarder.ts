@@ -7,7 +7,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import { REASONS } from '../errors/reasons.js';
-import { sendBearerDenial } from '../http/respond.js';
+import { sendBearerDenial } from '../respond/json.js';
 import type { ForwardFailure, ForwardResult, ForwardTarget, Forwarder } from './forwarder.js';
 
 export interface HttpProxyForwarderOptions {

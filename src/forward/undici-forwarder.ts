@@ -10,8 +10,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errors, Pool, type Dispatcher } from 'undici';
-import { sendBearerDenial } from '../http/respond.js';
-import { HOP_BY_HOP_HEADERS } from '../http/sanitize-headers.js';
+import { sendBearerDenial } from '../respond/json.js';
+import { HOP_BY_HOP_HEADERS } from '../rewrite/sanitize-headers.js';
 import type { ForwardFailure, ForwardResult, ForwardTarget, Forwarder } from './forwarder.js';
 import { HttpProxyForwarder } from './http-proxy-forwarder.js';
 

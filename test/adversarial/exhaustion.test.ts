@@ -5,7 +5,7 @@
 
 import { request as httpRequest, Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalizeRequestTarget } from '../../src/http/normalize-path.js';
+import { normalizeRequestTarget } from '../../src/target/normalize-path.js';
 import { startRawUpstream, type RawUpstream } from '../helpers/echo-upstream.js';
 import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { rawRequest } from '../helpers/raw-http.js';

@@ -5,7 +5,7 @@
 
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalizeRequestTarget } from '../../src/http/normalize-path.js';
+import { normalizeRequestTarget } from '../../src/target/normalize-path.js';
 import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { accessToken, exchange, folded, http11, IDENTITY_HEADERS, jsonOf, OPERATOR_IDENTITY, type HeaderList } from './support.js';
 

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { ManualClock } from '../../src/clock.js';
 import { resolveConfig, type Config } from '../../src/config/load.js';
 import { createLogger, type Logger } from '../../src/log/logger.js';
-import { Portcullis, type PortcullisHooks } from '../../src/server.js';
+import { Portcullis, type PortcullisHooks } from '../../src/portcullis.js';
 import type { Store } from '../../src/store/store.js';
 import { generateSigningKey } from '../../src/tokens/keyring.js';
 import { SECRETS } from '../fixtures/secrets.js';

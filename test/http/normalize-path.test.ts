@@ -2,7 +2,7 @@
 // guarantee that clean targets come back untouched.
 
 import { describe, expect, it } from 'vitest';
-import { normalizeRequestTarget, type TargetRejection } from '../../src/http/normalize-path.js';
+import { normalizeRequestTarget, type TargetRejection } from '../../src/target/normalize-path.js';
 
 type Accepted = [target: string, path: string, search: string];
 type Rejected = [target: string, reason: TargetRejection];

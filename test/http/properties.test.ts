@@ -5,14 +5,14 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { normalizeRequestTarget } from '../../src/http/normalize-path.js';
+import { normalizeRequestTarget } from '../../src/target/normalize-path.js';
 import {
   HOP_BY_HOP_HEADERS,
   SPOOFABLE_ROUTING_HEADERS,
   canonicalHeaderName,
   compileHeaderPolicy,
   sanitizeRequestHeaders,
-} from '../../src/http/sanitize-headers.js';
+} from '../../src/rewrite/sanitize-headers.js';
 
 const RUNS = 2000;
 

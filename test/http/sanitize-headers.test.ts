@@ -11,7 +11,7 @@ import {
   compileHeaderPolicy,
   forwardedHeaders,
   sanitizeRequestHeaders,
-} from '../../src/http/sanitize-headers.js';
+} from '../../src/rewrite/sanitize-headers.js';
 
 const policy = compileHeaderPolicy({
   ownedNames: ['X-Remote-User', 'x-auth-subject', 'pcr_user'],

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { canonicalHeaderName } from '../../src/http/sanitize-headers.js';
+import { canonicalHeaderName } from '../../src/rewrite/sanitize-headers.js';
 import { SECRETS } from '../fixtures/secrets.js';
 import type { RecordedRequest } from '../helpers/echo-upstream.js';
 import { FROZEN_EPOCH, login, startTestProxy, type TestProxy } from '../helpers/proxy.js';

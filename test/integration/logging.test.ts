@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maskQuery } from '../../src/proxy/request-log.js';
+import { maskQuery } from '../../src/observability/request-log.js';
 import { SECRETS } from '../fixtures/secrets.js';
 import { PCR_ENV, basicAuth, baseConfig, loadTestConfig, login, startTestProxy, tokenRequest, withPcr, type TestProxy } from '../helpers/proxy.js';
 

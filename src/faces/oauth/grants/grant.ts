@@ -1,11 +1,11 @@
 // What every grant handler receives and returns; grants are looked up by grant_type in a Map.
 
-import type { Clock } from '../../clock.js';
-import type { ResolvedClient, ResolvedOperator } from '../../config/load.js';
-import type { SecretVerifier } from '../../secrets/verifier.js';
-import type { Store } from '../../store/store.js';
-import type { AccessTokens } from '../../tokens/access-tokens.js';
-import { invalidRequest, OAuthError } from '../../errors/oauth-error.js';
+import type { Clock } from '../../../clock.js';
+import type { ResolvedClient, ResolvedOperator } from '../../../config/load.js';
+import type { SecretVerifier } from '../../../secrets/verifier.js';
+import type { Store } from '../../../store/store.js';
+import type { AccessTokens } from '../../../tokens/access-tokens.js';
+import { invalidRequest, OAuthError } from '../../../errors/oauth-error.js';
 
 export interface GrantContext {
   client: ResolvedClient;

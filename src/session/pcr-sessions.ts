@@ -10,7 +10,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../log/logger.js';
 import type { SessionRecord, Store } from '../store/store.js';
-import type { RevocationView } from '../tokens/revocations.js';
+import type { RevocationView } from './revocations.js';
 
 export type SessionVerdict = { ok: true; session: SessionRecord } | { ok: false; reason: 'session_ended' | 'session_idle' | 'session_expired' };
 

@@ -2,10 +2,10 @@
 // PCR-AUTH-TOKEN. It names the session, its API key and user; whether the session is still alive (logout,
 // inactivity, lifetime, revocation) is decided by the session tracker, not by the token alone.
 
-import type { Clock } from '../clock.js';
-import type { KeyRing } from '../tokens/keyring.js';
-import { signJws, verifyJws, type JwsFailure } from '../tokens/jws.js';
-import { VerifiedTokenCache } from '../tokens/verified-cache.js';
+import type { Clock } from '../../clock.js';
+import type { KeyRing } from '../../tokens/keyring.js';
+import { signJws, verifyJws, type JwsFailure } from '../../tokens/jws.js';
+import { VerifiedTokenCache } from '../../tokens/verified-cache.js';
 
 export const SESSION_TOKEN_TYPE = 'pcr-session+jwt';
 

@@ -2,15 +2,15 @@
 // session token in PCR-AUTH-TOKEN. It decides on the normalised path and method that are forwarded, and
 // rewrites the key segment so the client's key never reaches the upstream.
 
-import type { Clock } from '../clock.js';
-import type { ResolvedApiKey, ResolvedApiUser } from '../config/load.js';
-import type { PcrConfig } from '../config/schema.js';
-import type { ReasonId } from '../errors/reasons.js';
-import { headerCount, NOT_MINE, type AuthDenial, type AuthOutcome, type AuthRequest, type Authenticator, type AuthSuccess } from '../authn/authenticator.js';
+import type { Clock } from '../../clock.js';
+import type { ResolvedApiKey, ResolvedApiUser } from '../../config/load.js';
+import type { PcrConfig } from '../../config/schema.js';
+import type { ReasonId } from '../../errors/reasons.js';
+import { headerCount, NOT_MINE, type AuthDenial, type AuthOutcome, type AuthRequest, type Authenticator, type AuthSuccess } from '../../authenticate/contract.js';
 import { errorOutput, parsePcrPath } from './paths.js';
 import { keyAllows, requiredPermission, type ApiKeyIndex } from './keys.js';
 import type { SessionTokens } from './session-tokens.js';
-import type { SessionTracker } from './session-tracker.js';
+import type { SessionTracker } from '../../session/pcr-sessions.js';
 
 export interface PcrContext {
   pcr: PcrConfig;

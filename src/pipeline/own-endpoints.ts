@@ -3,9 +3,9 @@
 // route, so no upstream path can shadow them.
 
 import type { Logger } from '../log/logger.js';
-import { sendJson } from '../http/respond.js';
-import { handleTokenRequest, type TokenEndpointOutcome } from '../oauth/token-endpoint.js';
-import { clientAddress } from '../http/sanitize-headers.js';
+import { sendJson } from '../respond/json.js';
+import { handleTokenRequest, type TokenEndpointOutcome } from '../faces/oauth/token-endpoint.js';
+import { clientAddress } from '../rewrite/sanitize-headers.js';
 import type { IncomingMessage } from 'node:http';
 import type { OwnEndpoint, Runtime, Services } from './runtime.js';
 

@@ -2,7 +2,7 @@
 // refresh token of the same family. A refresh token presented again after it was used means it leaked: the whole
 // family is revoked, so both the thief and the client must log in again.
 
-import { OAuthError, invalidGrant } from '../../errors/oauth-error.js';
+import { OAuthError, invalidGrant } from '../../../errors/oauth-error.js';
 import { hashRefreshToken, newRefreshToken, refreshTokenFamily } from '../refresh-tokens.js';
 import { checkScope, requireParam, type GrantHandler } from './grant.js';
 

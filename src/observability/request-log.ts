@@ -4,8 +4,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.js';
-import type { RequestRecord } from './request-record.js';
-import type { RequestObserver, Runtime } from './runtime.js';
+import type { RequestRecord } from '../pipeline/request-record.js';
+import type { RequestObserver, Runtime } from '../pipeline/runtime.js';
 
 export class RequestLogObserver implements RequestObserver {
   constructor(

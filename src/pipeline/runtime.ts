@@ -5,23 +5,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { BearerAuthenticator } from '../authn/bearer.js';
-import type { Authenticator, AuthDenial } from '../authn/authenticator.js';
+import { BearerAuthenticator } from '../faces/oauth/bearer-authenticator.js';
+import type { Authenticator, AuthDenial } from '../authenticate/contract.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
 import type { AuthenticatorId } from '../config/schema.js';
 import type { Forwarder } from '../forward/forwarder.js';
-import type { HeaderPolicy } from '../http/sanitize-headers.js';
+import type { HeaderPolicy } from '../rewrite/sanitize-headers.js';
 import type { Logger } from '../log/logger.js';
-import { compileRoutes, type CompiledRoute } from '../routing/router.js';
+import { compileRoutes, type CompiledRoute } from '../route/router.js';
 import type { SecretVerifier } from '../secrets/verifier.js';
 import type { Store } from '../store/store.js';
 import { AccessTokens } from '../tokens/access-tokens.js';
 import { KeyRing } from '../tokens/keyring.js';
-import type { RevocationView } from '../tokens/revocations.js';
-import { headerPolicyFor, identityHeaderNames, type IdentityHeaderNames } from './identity-headers.js';
+import type { RevocationView } from '../session/revocations.js';
+import { headerPolicyFor, identityHeaderNames, type IdentityHeaderNames } from '../rewrite/identity-headers.js';
 import type { RequestRecord } from './request-record.js';
-import type { PcrContext } from '../pcr/authenticator.js';
+import type { PcrContext } from '../faces/pcr/api-key-authenticator.js';
 import type { LoginGuard } from '../protection/login-guard.js';
 
 export interface OwnEndpoint {

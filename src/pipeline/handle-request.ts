@@ -5,14 +5,14 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { NOT_MINE, type AuthDenial, type AuthOutcome, type AuthRequest, type AuthSuccess } from '../authn/authenticator.js';
+import { NOT_MINE, type AuthDenial, type AuthOutcome, type AuthRequest, type AuthSuccess } from '../authenticate/contract.js';
 import { REASONS, type ReasonId } from '../errors/reasons.js';
-import { normalizeRequestTarget } from '../http/normalize-path.js';
-import { sendBearerDenial } from '../http/respond.js';
-import { forwardedHeaders, sanitizeRequestHeaders } from '../http/sanitize-headers.js';
-import { matchRoute, type CompiledRoute } from '../routing/router.js';
+import { normalizeRequestTarget } from '../target/normalize-path.js';
+import { sendBearerDenial } from '../respond/json.js';
+import { forwardedHeaders, sanitizeRequestHeaders } from '../rewrite/sanitize-headers.js';
+import { matchRoute, type CompiledRoute } from '../route/router.js';
 import { StoreUnavailableError } from '../store/store.js';
-import { addIdentityHeaders } from './identity-headers.js';
+import { addIdentityHeaders } from '../rewrite/identity-headers.js';
 import type { Runtime, Services } from './runtime.js';
 import type { RequestRecord } from './request-record.js';
 

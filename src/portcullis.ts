@@ -14,19 +14,19 @@ import { HttpProxyForwarder } from './forward/http-proxy-forwarder.js';
 import { UndiciForwarder } from './forward/undici-forwarder.js';
 import type { Forwarder } from './forward/forwarder.js';
 import { createLogger, type Logger } from './log/logger.js';
-import type { TokenEndpointOutcome } from './oauth/token-endpoint.js';
-import { createPcrFace } from './pcr/face.js';
-import { SessionTracker } from './pcr/session-tracker.js';
+import type { TokenEndpointOutcome } from './faces/oauth/token-endpoint.js';
+import { createPcrFace } from './faces/pcr/face.js';
+import { SessionTracker } from './session/pcr-sessions.js';
 import { LoginGuard } from './protection/login-guard.js';
-import { identityHeaderNames } from './proxy/identity-headers.js';
-import { ownEndpoints, type ReadinessProbe } from './proxy/own-endpoints.js';
-import { createRequestHandler, createUpgradeHandler } from './proxy/pipeline.js';
-import { RequestLogObserver } from './proxy/request-log.js';
-import { buildRuntime, type RequestObserver, type Runtime, type RuntimeExtensions, type Services } from './proxy/runtime.js';
+import { identityHeaderNames } from './rewrite/identity-headers.js';
+import { ownEndpoints, type ReadinessProbe } from './pipeline/own-endpoints.js';
+import { createRequestHandler, createUpgradeHandler } from './pipeline/handle-request.js';
+import { RequestLogObserver } from './observability/request-log.js';
+import { buildRuntime, type RequestObserver, type Runtime, type RuntimeExtensions, type Services } from './pipeline/runtime.js';
 import { SecretVerifier } from './secrets/verifier.js';
 import { storeFromConfig } from './store/from-config.js';
 import type { Store } from './store/store.js';
-import { RevocationView } from './tokens/revocations.js';
+import { RevocationView } from './session/revocations.js';
 
 /** Hooks for observers of what the proxy does (metrics); none of them can change a decision. */
 export interface PortcullisHooks {

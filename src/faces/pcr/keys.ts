@@ -1,9 +1,9 @@
 // Looks up API keys by the SHA-256 of the presented key and decides read/write permission per section.
 
 import { timingSafeEqual } from 'node:crypto';
-import type { ResolvedApiKey } from '../config/load.js';
-import type { PcrConfig } from '../config/schema.js';
-import { sha256KeyHash } from '../config/secrets.js';
+import type { ResolvedApiKey } from '../../config/load.js';
+import type { PcrConfig } from '../../config/schema.js';
+import { sha256KeyHash } from '../../config/secrets.js';
 
 export const MAX_KEY_LENGTH = 256;
 

@@ -2,18 +2,18 @@
 // errors per §5.2; nothing a client sends can produce a 500 with internals in it.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { OAuthError, invalidRequest } from '../errors/oauth-error.js';
-import { StoreUnavailableError } from '../store/store.js';
-import { BodyTooLargeError, readBody } from '../http/body.js';
-import { sendJson } from '../http/respond.js';
-import { headerCount } from '../authn/authenticator.js';
+import { OAuthError, invalidRequest } from '../../errors/oauth-error.js';
+import { StoreUnavailableError } from '../../store/store.js';
+import { BodyTooLargeError, readBody } from '../../http/body.js';
+import { sendJson } from '../../respond/json.js';
+import { headerCount } from '../../authenticate/contract.js';
 import { authenticateClient, presentedClient } from './client-auth.js';
 import { parseTokenForm } from './form.js';
 import { passwordGrant } from './grants/password.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import type { GrantContext, GrantHandler } from './grants/grant.js';
-import type { LoginGuard } from '../protection/login-guard.js';
-import type { Logger } from '../log/logger.js';
+import type { LoginGuard } from '../../protection/login-guard.js';
+import type { Logger } from '../../log/logger.js';
 
 const GRANTS: ReadonlyMap<string, GrantHandler> = new Map([
   ['password', passwordGrant],
@@ -30,7 +30,7 @@ function unexpected(error: unknown, context: TokenEndpointContext): OAuthError {
 
 export type TokenEndpointContext = Omit<GrantContext, 'client' | 'params'> & {
   logger: Logger;
-  clients: ReadonlyMap<string, import('../config/load.js').ResolvedClient>;
+  clients: ReadonlyMap<string, import('../../config/load.js').ResolvedClient>;
   maxBodyBytes: number;
   guard: LoginGuard;
 };

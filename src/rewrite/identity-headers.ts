@@ -2,8 +2,8 @@
 // incoming header that could be mistaken for one of them has already been removed by the sanitiser.
 
 import type { IdentityHeaderConfig } from '../config/schema.js';
-import type { Identity } from '../authn/authenticator.js';
-import { canonicalHeaderName, compileHeaderPolicy, type HeaderPolicy } from '../http/sanitize-headers.js';
+import type { Identity } from '../authenticate/contract.js';
+import { canonicalHeaderName, compileHeaderPolicy, type HeaderPolicy } from './sanitize-headers.js';
 
 export interface IdentityHeaderNames {
   auth: string;

@@ -1,7 +1,7 @@
 // grant_type=password (RFC 6749 §4.3): an operator's login and password for an access token and, when the client
 // may refresh, a refresh token that starts a new token family.
 
-import { OAuthError, invalidGrant } from '../../errors/oauth-error.js';
+import { OAuthError, invalidGrant } from '../../../errors/oauth-error.js';
 import { newFamilyId, newRefreshToken } from '../refresh-tokens.js';
 import { checkScope, requireParam, type GrantHandler } from './grant.js';
 

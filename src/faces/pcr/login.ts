@@ -4,15 +4,15 @@
 
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ResolvedApiKey } from '../config/load.js';
-import { REASONS, type ReasonId } from '../errors/reasons.js';
-import type { SecretVerifier } from '../secrets/verifier.js';
-import type { LoginGuard } from '../protection/login-guard.js';
-import { StoreUnavailableError, type Store } from '../store/store.js';
-import type { AuthDenial } from '../authn/authenticator.js';
-import { headerCount } from '../authn/authenticator.js';
-import { liveKey, pcrDenial, type PcrContext } from './authenticator.js';
-import { sendPcr, type PcrOutput } from './formats.js';
+import type { ResolvedApiKey } from '../../config/load.js';
+import { REASONS, type ReasonId } from '../../errors/reasons.js';
+import type { SecretVerifier } from '../../secrets/verifier.js';
+import type { LoginGuard } from '../../protection/login-guard.js';
+import { StoreUnavailableError, type Store } from '../../store/store.js';
+import type { AuthDenial } from '../../authenticate/contract.js';
+import { headerCount } from '../../authenticate/contract.js';
+import { liveKey, pcrDenial, type PcrContext } from './api-key-authenticator.js';
+import { sendPcr, type PcrOutput } from '../../respond/pcr-formats.js';
 import { errorOutput } from './paths.js';
 
 export interface LoginContext extends PcrContext {

@@ -1,7 +1,7 @@
 // Parses the token endpoint's application/x-www-form-urlencoded body. RFC 6749 §3.2 forbids repeating a
 // parameter, so a repeated one is an error rather than a silent first-or-last pick.
 
-import { invalidRequest } from '../errors/oauth-error.js';
+import { invalidRequest } from '../../errors/oauth-error.js';
 
 const MAX_PARAMETERS = 32;
 

@@ -7,11 +7,11 @@
 // itself is asked whether the grant still exists and the token is not revoked; later uses of the same token
 // rely on the local revocation view and cost no store round trip.
 
-import type { AccessTokenClaims, AccessTokens } from '../tokens/access-tokens.js';
-import type { RevocationView } from '../tokens/revocations.js';
-import type { ResolvedClient, ResolvedOperator } from '../config/load.js';
-import { StoreUnavailableError, type Store } from '../store/store.js';
-import { bearerDenial, headerCount, NOT_MINE, type AuthOutcome, type AuthRequest, type Authenticator } from './authenticator.js';
+import type { AccessTokenClaims, AccessTokens } from '../../tokens/access-tokens.js';
+import type { RevocationView } from '../../session/revocations.js';
+import type { ResolvedClient, ResolvedOperator } from '../../config/load.js';
+import { StoreUnavailableError, type Store } from '../../store/store.js';
+import { bearerDenial, headerCount, NOT_MINE, type AuthOutcome, type AuthRequest, type Authenticator } from '../../authenticate/contract.js';
 
 // RFC 6750 b64token after the scheme and one or more spaces; tabs and other whitespace are malformed.
 const BEARER = /^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)$/;

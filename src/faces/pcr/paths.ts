@@ -2,7 +2,7 @@
 // header-login endpoints `PREFIX/KEY/authlogin.OUTPUT` and `PREFIX/KEY/authlogout.OUTPUT`. Parsing runs on the
 // normalised path, which has no dot segments, empty segments or encoded slashes left to confuse it.
 
-import type { PcrOutput } from './formats.js';
+import type { PcrOutput } from '../../respond/pcr-formats.js';
 
 export type PcrPath =
   | { kind: 'request'; key: string; requestType: string; output: string }

@@ -4,9 +4,9 @@
 // as sent. The id is everything before the first ":", the secret everything after it.
 
 import type { IncomingHttpHeaders } from 'node:http';
-import { invalidClient, invalidRequest } from '../errors/oauth-error.js';
-import type { ResolvedClient } from '../config/load.js';
-import type { SecretVerifier } from '../secrets/verifier.js';
+import { invalidClient, invalidRequest } from '../../errors/oauth-error.js';
+import type { ResolvedClient } from '../../config/load.js';
+import type { SecretVerifier } from '../../secrets/verifier.js';
 import { formDecode } from './form.js';
 
 export interface PresentedClient {

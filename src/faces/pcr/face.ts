@@ -1,15 +1,15 @@
 // The PCR-360 face, built when the config has a `pcr` section: the API-key authenticator, the login and logout
 // endpoints, error rendering in the client's output format, and masking of keys in logged paths.
 
-import type { PcrFace, Runtime, Services } from '../proxy/runtime.js';
-import { PcrApiKeyAuthenticator, pathCarriesApiKey, type PcrContext } from './authenticator.js';
+import type { PcrFace, Runtime, Services } from '../../pipeline/runtime.js';
+import { PcrApiKeyAuthenticator, pathCarriesApiKey, type PcrContext } from './api-key-authenticator.js';
 import { ApiKeyIndex } from './keys.js';
 import { handleLogin, handleLogout, sendPcrDenial, type LoginContext } from './login.js';
 import { errorOutput, maskPcrPath, parsePcrPath } from './paths.js';
-import { requestClientAddress } from '../proxy/own-endpoints.js';
-import { StoreUnavailableError } from '../store/store.js';
+import { requestClientAddress } from '../../pipeline/own-endpoints.js';
+import { StoreUnavailableError } from '../../store/store.js';
 import { SessionTokens } from './session-tokens.js';
-import { SessionTracker } from './session-tracker.js';
+import { SessionTracker } from '../../session/pcr-sessions.js';
 
 export const SESSION_TOKEN_AUDIENCE_SUFFIX = '#pcr-session';
 
