@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 // a defineProperty call, which costs the request path several microseconds that the shipped code does not pay.
 const build = process.env['BENCH_BUILD_DIR'];
 const from = (path: string) => (build ? pathToFileURL(`${build}/${path}.js`).href : `../src/${path}.js`);
-const { resolveConfig } = (await import(from('config/load'))) as typeof import('../src/config/load.js');
+const { resolveConfig } = (await import(from('config-loader'))) as typeof import('../src/config-loader.js');
 const { Portcullis } = (await import(from('portcullis'))) as typeof import('../src/portcullis.js');
 
 const raw = JSON.parse(process.env['BENCH_CONFIG'] ?? '{}') as Record<string, unknown>;

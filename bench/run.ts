@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { formatTable, readProcess, scenarioResult, watchRss, type ScenarioResult, type TokenAlgorithm } from '../src/cli/loadtest.js';
-import { resolveConfig } from '../src/config/load.js';
+import { resolveConfig } from '../src/config-loader.js';
 import { hashSecret } from '../src/secrets/hash.js';
 import { generateSigningKey } from '../src/tokens/keyring.js';
 import { BENCH_DIR, buildForBench, machineBusySeconds, mintInParallel, pinSelf, placement, startProxyChild, startRedis, type ProxyChild, type RedisServer } from './harness.js';

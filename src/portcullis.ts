@@ -2,45 +2,35 @@
 // from config, the public and admin listeners. `Portcullis.start` is what the CLI and every integration test
 // call, so tests run exactly the code operators run. `reload` swaps in a new config without dropping requests.
 
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
+import { keepRestartOnly, restartOnlyChanges } from './config/restart-only.js';
 import { sha256KeyHash } from './config/secrets.js';
 import { startDemoBackend, type DemoBackend } from './demo/backend.js';
 import { HttpProxyForwarder } from './forward/http-proxy-forwarder.js';
 import { UndiciForwarder } from './forward/undici-forwarder.js';
 import type { Forwarder } from './forward/forwarder.js';
+import { applyListenerLimits, createPublicListener, listen } from './listener/public-listener.js';
 import { createLogger, type Logger } from './log/logger.js';
-import type { TokenEndpointOutcome } from './faces/oauth/token-endpoint.js';
-import { createPcrFace } from './faces/pcr/face.js';
-import { SessionTracker } from './session/pcr-sessions.js';
+import { FACES } from './faces/registry.js';
+import { requestClientAddress } from './listener/client-address.js';
+import { healthEndpoints, type ReadinessProbe } from './listener/health.js';
 import { LoginGuard } from './protection/login-guard.js';
 import { identityHeaderNames } from './rewrite/identity-headers.js';
-import { ownEndpoints, type ReadinessProbe } from './pipeline/own-endpoints.js';
-import { createRequestHandler, createUpgradeHandler } from './pipeline/handle-request.js';
+import { createRequestHandler } from './pipeline/handle-request.js';
+import { createUpgradeHandler } from './pipeline/handle-upgrade.js';
+import type { ObservedProxy, PortcullisHooks } from './observability/hooks.js';
 import { RequestLogObserver } from './observability/request-log.js';
-import { buildRuntime, type RequestObserver, type Runtime, type RuntimeExtensions, type Services } from './pipeline/runtime.js';
+import { buildRuntime, type Runtime, type RuntimeInputs, type Services } from './pipeline/runtime.js';
 import { SecretVerifier } from './secrets/verifier.js';
-import { storeFromConfig } from './store/from-config.js';
+import { storeFromConfig } from './store/factory.js';
 import type { Store } from './store/store.js';
+import { Liveness } from './session/liveness.js';
+import { PcrSessions } from './session/pcr-sessions.js';
 import { RevocationView } from './session/revocations.js';
-
-/** Hooks for observers of what the proxy does (metrics); none of them can change a decision. */
-export interface PortcullisHooks {
-  request?: RequestObserver;
-  tokenRequest?: (outcome: TokenEndpointOutcome) => void;
-  login?: (outcome: { status: number; reason: string; user: string | null; kind: 'login' | 'logout' }) => void;
-  reload?: (result: { ok: true; restartNeeded: string[] } | { ok: false; problems: string[] }) => void;
-  /** Adds routes to the admin listener that need no admin token (metrics). */
-  extendAdmin?: (app: Express) => void;
-  /** Wraps the store right after it is created or received (timing its operations for metrics). */
-  wrapStore?: (store: Store) => Store;
-  /** Called once the proxy listens, so observers can read its runtime when they are scraped. */
-  started?: (proxy: Portcullis) => void;
-}
 
 export interface StartOptions {
   config: Config;
@@ -65,44 +55,14 @@ function forwarderFor(config: Config, upstream: URL): Forwarder {
   return config.parsed.upstream.engine === 'undici' ? new UndiciForwarder(options) : new HttpProxyForwarder(options);
 }
 
-function applyListenerLimits(server: Server, config: Config): void {
-  const listen = config.parsed.listen;
-  server.headersTimeout = listen.headersTimeout;
-  server.requestTimeout = listen.requestTimeout;
-  server.keepAliveTimeout = listen.keepAliveTimeout;
-  server.maxConnections = listen.maxConnections;
-  // Node enforces both timeouts only when it sweeps its connections, every 30 s by default, so a 10 s headers
-  // timeout would really be up to 40 s. The sweep is armed when the server starts listening: a reload changes
-  // the timeouts but keeps the sweep interval chosen at start.
-  const shortest = Math.min(...[listen.headersTimeout, listen.requestTimeout].filter((ms) => ms > 0), 4000);
-  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.max(100, Math.floor(shortest / 4));
-}
+export type { PortcullisHooks };
 
-/** Settings a running process cannot change; a reload that changes them says a restart is needed. */
-function restartOnlyChanges(before: Config, after: Config): string[] {
-  const a = before.parsed;
-  const b = after.parsed;
-  const changed: string[] = [];
-  if (a.listen.host !== b.listen.host || a.listen.port !== b.listen.port) changed.push('listen.host/port');
-  if (a.listen.maxHeaderSize !== b.listen.maxHeaderSize) changed.push('listen.maxHeaderSize');
-  // The CLI reads it once, when it starts.
-  if (a.listen.shutdownTimeout !== b.listen.shutdownTimeout) changed.push('listen.shutdownTimeout');
-  // The logger and the request-log observer are built once, at start.
-  if (a.log.level !== b.log.level) changed.push('log.level');
-  if (a.log.requests !== b.log.requests) changed.push('log.requests');
-  if (a.admin.host !== b.admin.host || a.admin.port !== b.admin.port) changed.push('admin.host/port');
-  if (JSON.stringify(a.store) !== JSON.stringify(b.store) || before.redisPassword !== after.redisPassword) changed.push('store');
-  if (a.workers !== b.workers) changed.push('workers');
-  if ((a.upstream.url === 'demo') !== (b.upstream.url === 'demo')) changed.push('upstream.url (demo)');
-  return changed;
-}
-
-export class Portcullis {
+export class Portcullis implements ObservedProxy {
   #runtime: Runtime;
   readonly #server: Server;
   readonly #admin: AdminServer;
   readonly #services: Services;
-  readonly #extensions: RuntimeExtensions;
+  readonly #runtimeInputs: RuntimeInputs;
   readonly #hooks: PortcullisHooks;
   readonly #demo: DemoBackend | null;
   readonly #purgeTimer: NodeJS.Timeout;
@@ -114,7 +74,7 @@ export class Portcullis {
     server: Server;
     admin: AdminServer;
     services: Services;
-    extensions: RuntimeExtensions;
+    runtimeInputs: RuntimeInputs;
     hooks: PortcullisHooks;
     demo: DemoBackend | null;
     purgeTimer: NodeJS.Timeout;
@@ -124,7 +84,7 @@ export class Portcullis {
     this.#server = parts.server;
     this.#admin = parts.admin;
     this.#services = parts.services;
-    this.#extensions = parts.extensions;
+    this.#runtimeInputs = parts.runtimeInputs;
     this.#hooks = parts.hooks;
     this.#demo = parts.demo;
     this.#purgeTimer = parts.purgeTimer;
@@ -151,11 +111,12 @@ export class Portcullis {
     const revocations = new RevocationView(REVOCATION_MEMORY_MS);
     revocations.attach(store, () => clock.now());
     const storeConfig = config.parsed.store;
-    const sessionTracker = new SessionTracker(store, revocations, logger, {
+    const pcrSessions = new PcrSessions(store, revocations, logger, {
       localTtlMs: storeConfig.type === 'redis' ? storeConfig.sessionCacheTtl : 0,
       writeIntervalMs: storeConfig.type === 'redis' ? storeConfig.activityWriteInterval : 0,
       maxLocalSessions: 100_000,
     });
+    const now = () => clock.now();
 
     let current: Runtime | null = null;
     const services: Services = {
@@ -166,13 +127,13 @@ export class Portcullis {
       observer: { requestFinished() {} },
       forwarder: forwarderFor(config, upstreamUrl),
       revocations,
+      pcrSessions,
+      liveness: new Liveness(store, revocations, pcrSessions, { failOpenForAccessTokens: config.parsed.store.failOpen.bearerRevocationCheck, now }),
       verifier: new SecretVerifier(),
       guard: new LoginGuard(store, clock, () => services.current().config.parsed.protection.bruteForce),
       upgradedSockets: new Set(),
     };
-    services.observer = config.parsed.log.requests
-      ? new RequestLogObserver(logger, () => services.current(), hooks.request ?? null)
-      : (hooks.request ?? services.observer);
+    services.observer = config.parsed.log.requests ? new RequestLogObserver(logger, hooks.request ?? null) : (hooks.request ?? services.observer);
     const readiness: ReadinessProbe = {
       async ready() {
         try {
@@ -183,16 +144,13 @@ export class Portcullis {
         }
       },
     };
-    const extensions: RuntimeExtensions = {
-      ownEndpoints: (runtime) => ownEndpoints(runtime, { ...services, readiness, onTokenRequest: hooks.tokenRequest }),
-      pcrFace: (runtime) =>
-        createPcrFace(runtime, {
-          ...services,
-          sessionTracker,
-          ...(hooks.login ? { onLogin: (outcome) => hooks.login?.(outcome) } : {}),
-        }),
+    const runtimeInputs: RuntimeInputs = {
+      faces: FACES,
+      builtinEndpoints: healthEndpoints(readiness),
+      services: { ...services, onOutcome: (outcome) => hooks.ownEndpoint?.(outcome) },
+      clientAddress: requestClientAddress,
     };
-    current = buildRuntime(config, services, extensions);
+    current = buildRuntime(config, runtimeInputs);
     if (current.keys.development) {
       logger.warn(
         { kid: current.keys.active.kid },
@@ -200,33 +158,8 @@ export class Portcullis {
       );
     }
 
-    const server = createServer({ requireHostHeader: false, maxHeaderSize: config.parsed.listen.maxHeaderSize }, createRequestHandler(services));
-    applyListenerLimits(server, config);
-    server.on('upgrade', createUpgradeHandler(services));
-    server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-      // A pipelined request can fail to parse while an earlier response is being sent: an answer written now would
-      // land inside that response, so the connection is only cut (Node's own default does the same).
-      const inFlight = (socket as typeof socket & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
-      if (!socket.writable || error.code === 'ECONNRESET' || inFlight?.headersSent === true) {
-        socket.destroy();
-        return;
-      }
-      const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      const text = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-      const body = JSON.stringify({ error: 'invalid_request', error_description: status === 408 ? 'request timed out' : status === 431 ? 'request headers too large' : 'malformed HTTP request' });
-      // Destroyed once the answer is out, not just ended: the listener allows half-open connections, so a client
-      // that never closes its side would otherwise hold the socket for good.
-      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`, () =>
-        socket.destroy(),
-      );
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.parsed.listen.port, config.parsed.listen.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    const server = createPublicListener(config.parsed.listen, { request: createRequestHandler(services), upgrade: createUpgradeHandler(services) });
+    await listen(server, config.parsed.listen.port, config.parsed.listen.host);
     let admin: AdminServer;
     try {
       admin = await startAdminServer(services, {
@@ -242,12 +175,11 @@ export class Portcullis {
     const purgeTimer = setInterval(() => {
       const now = clock.now();
       revocations.purge(now);
-      const purgeable = store as Store & { purgeExpired?: (now: number) => void };
-      purgeable.purgeExpired?.(now);
+      store.purgeExpired(now);
     }, PURGE_INTERVAL_MS);
     purgeTimer.unref();
 
-    const instance = new Portcullis({ runtime: current, server, admin, services, extensions, hooks, demo, purgeTimer, ownsStore: options.store === undefined });
+    const instance = new Portcullis({ runtime: current, server, admin, services, runtimeInputs, hooks, demo, purgeTimer, ownsStore: options.store === undefined });
     services.current = () => instance.#runtime;
     logger.info({ url: instance.url, admin: admin.url, upstream: demo ? 'demo' : upstreamUrl.origin, store: store.kind }, 'listening');
     hooks.started?.(instance);
@@ -263,7 +195,7 @@ export class Portcullis {
     const previous = this.#runtime;
     const restartNeeded = restartOnlyChanges(previous.config, config);
     const effective = restartNeeded.length === 0 ? config : keepRestartOnly(previous.config, config);
-    const next = buildRuntime(effective, this.#services, this.#extensions, previous);
+    const next = buildRuntime(effective, this.#runtimeInputs, previous);
     const oldUpstream = previous.config.parsed.upstream;
     const newUpstream = effective.parsed.upstream;
     // The demo backend keeps running across reloads; only its timeouts and pool size can change.
@@ -274,7 +206,7 @@ export class Portcullis {
       // Requests already forwarded keep their sockets until they finish; then the old pool goes.
       setTimeout(() => void old.close(), oldUpstream.timeout + 1000).unref();
     }
-    applyListenerLimits(this.#server, effective);
+    applyListenerLimits(this.#server, effective.parsed.listen);
     this.#runtime = next;
     await this.#endRemovedSessions(previous.config, effective);
     this.#services.logger.info({ source: config.source, restartNeeded }, 'config reloaded');
@@ -354,24 +286,4 @@ export class Portcullis {
     })();
     return this.#closing;
   }
-}
-
-/** The new config with the restart-only settings of the running one, so a reload applies everything else. */
-function keepRestartOnly(running: Config, next: Config): Config {
-  const parsed = {
-    ...next.parsed,
-    listen: {
-      ...next.parsed.listen,
-      host: running.parsed.listen.host,
-      port: running.parsed.listen.port,
-      maxHeaderSize: running.parsed.listen.maxHeaderSize,
-      shutdownTimeout: running.parsed.listen.shutdownTimeout,
-    },
-    log: running.parsed.log,
-    admin: { ...next.parsed.admin, host: running.parsed.admin.host, port: running.parsed.admin.port },
-    store: running.parsed.store,
-    workers: running.parsed.workers,
-    upstream: (running.parsed.upstream.url === 'demo') !== (next.parsed.upstream.url === 'demo') ? running.parsed.upstream : next.parsed.upstream,
-  };
-  return { ...next, parsed, redisPassword: running.redisPassword, sentinelPassword: running.sentinelPassword };
 }

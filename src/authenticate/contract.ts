@@ -1,10 +1,16 @@
-// The contract every authenticator fulfils. Authenticators are tried in the order a route lists them: the
-// first that recognises the request's credential decides (an identity, or a denial that stops the request);
-// one that does not recognise it answers NOT_MINE and the next one is asked.
+// The contract every authenticator fulfils. A route lists authenticators in order; each is asked in turn:
+// - it attributes the request's credential to an identity (and says what the session and authorize stages must
+//   check for it), or
+// - it denies the request (the credential is one of its own and it is bad: the request stops there), or
+// - it declines: the credential is not one it can attribute. A decline may carry the denial it would give, with
+//   how specific it is, so that when every authenticator declines a presented credential the answer is the most
+//   specific denial among them (a bearer token that no one can attribute is still 401 invalid_token).
 
 import type { IncomingHttpHeaders } from 'node:http';
-import type { AuthenticatorId } from '../config/schema.js';
-import type { ReasonId } from '../errors/reasons.js';
+import type { AuthorizationSubject } from '../authorize/permissions.js';
+import type { Denial } from '../respond/errors.js';
+import type { Credential } from '../session/liveness.js';
+import type { RequestTarget } from '../target/request-target.js';
 
 export interface Identity {
   method: 'oauth' | 'api-key' | 'api-session';
@@ -22,44 +28,47 @@ export interface Identity {
 /** The request as it will be forwarded: every decision is made on these values and nothing else. */
 export interface AuthRequest {
   method: string;
-  /** Normalised path. */
-  path: string;
-  /** Query string, '' or starting with '?'. */
-  search: string;
+  target: RequestTarget;
   headers: IncomingHttpHeaders;
   rawHeaders: readonly string[];
 }
 
-export interface AuthSuccess {
+export interface Attribution extends AuthorizationSubject {
   kind: 'identity';
   identity: Identity;
+  /** What the session stage checks is still live. */
+  credential: Credential;
   /** The path to forward when the authenticator rewrites it (an API key swapped or removed). */
   forwardPath?: string;
-  /** Called once the upstream answered, with its status; used to extend sessions only on successful use. */
-  afterResponse?: (status: number) => void;
 }
 
-export interface AuthDenial {
-  kind: 'denial';
-  reason: ReasonId;
-  /** How the error is rendered: RFC 6750 JSON for the OAuth face, the requested output format for PCR-360. */
-  face: 'bearer' | 'pcr';
-  pcrOutput?: 'json' | 'xml' | 'php';
-  headers?: Record<string, string>;
+/** How specific a declined credential's denial is: the most specific one is answered when all decline. */
+export const DeclineSpecificity = {
+  /** No credential of this authenticator's kind was presented. */
+  absent: 0,
+  /** A credential in another scheme than this authenticator's (Basic where Bearer is expected). */
+  otherScheme: 1,
+  /** A credential of this authenticator's kind that it cannot attribute to anything it issued or trusts. */
+  unattributable: 2,
+} as const;
+
+export interface Decline {
+  kind: 'decline';
+  specificity: number;
+  denial?: Denial;
 }
 
-export const NOT_MINE = { kind: 'not-mine' } as const;
-export type NotMine = typeof NOT_MINE;
+export const ABSENT: Decline = Object.freeze({ kind: 'decline', specificity: DeclineSpecificity.absent });
 
-export type AuthOutcome = AuthSuccess | AuthDenial | NotMine;
+export function decline(specificity: number, denial: Denial): Decline {
+  return { kind: 'decline', specificity, denial };
+}
+
+export type AuthOutcome = Attribution | Denial | Decline;
 
 export interface Authenticator {
-  readonly id: AuthenticatorId;
+  readonly id: string;
   authenticate(request: AuthRequest): AuthOutcome | Promise<AuthOutcome>;
-}
-
-export function bearerDenial(reason: ReasonId, headers?: Record<string, string>): AuthDenial {
-  return headers ? { kind: 'denial', reason, face: 'bearer', headers } : { kind: 'denial', reason, face: 'bearer' };
 }
 
 /** How many times a header occurs on the wire (Node keeps only the first of some repeated headers). */

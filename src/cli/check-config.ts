@@ -2,7 +2,8 @@
 // summary, without starting anything.
 
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFile } from '../config/load.js';
+import { ConfigError } from '../config/load.js';
+import { loadConfigFile } from '../config-loader.js';
 import { formatDuration } from '../config/duration.js';
 import { KeyRing, KeyRingError } from '../tokens/keyring.js';
 

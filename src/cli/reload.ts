@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { ConfigError, loadConfigFile, type ConfigOverrides } from '../config/load.js';
+import { ConfigError, type ConfigOverrides } from '../config/load.js';
+import { loadConfigFile } from '../config-loader.js';
 import type { Portcullis } from '../portcullis.js';
 import { KeyRingError } from '../tokens/keyring.js';
 

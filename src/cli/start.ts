@@ -3,7 +3,8 @@
 // (cluster.ts) and each worker runs this same command as a plain proxy.
 
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFile, type Config, type ConfigOverrides } from '../config/load.js';
+import { ConfigError, type Config, type ConfigOverrides } from '../config/load.js';
+import { loadConfigFile } from '../config-loader.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { serveClusterMetrics } from '../observability/cluster-metrics.js';
 import { Metrics } from '../observability/metrics.js';

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { configSchema, type ApiKeyConfig, type ApiUserConfig, type OAuthClientConfig, type OperatorConfig, type ParsedConfig } from './schema.js';
+import { configSchemaFor, type ApiKeyConfig, type ApiUserConfig, type OAuthClientConfig, type OperatorConfig, type ParsedConfig } from './schema.js';
 import { formatPath, interpolateEnv } from './interpolate.js';
 import {
   isSha256KeyHash,
@@ -18,6 +18,10 @@ import {
 } from './secrets.js';
 import { isSecretHash } from '../secrets/hash.js';
 import type { StoredSecret } from '../secrets/verifier.js';
+import { applyOverrides, type ConfigOverrides } from './overrides.js';
+import { checkReferences, duplicates } from './references.js';
+
+export type { ConfigOverrides };
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -29,20 +33,6 @@ export class ConfigError extends Error {
   }
 }
 
-/** Command-line flags that override the file, for quick use without editing YAML. */
-export interface ConfigOverrides {
-  upstream?: string;
-  port?: number;
-  host?: string;
-  adminPort?: number;
-  store?: string;
-  /**
-   * Used when the file configures no signing key: the primary of a multi-worker process generates one
-   * development key and hands it to every worker in an environment variable, so all of them verify each other's
-   * tokens, also after a reload.
-   */
-  fallbackSigningKey?: { kid: string; env: string };
-}
 
 export interface SigningKeyMaterial {
   kid: string;
@@ -87,7 +77,16 @@ export interface Config {
   sentinelPassword: string | null;
 }
 
-export function loadConfigFile(file: string, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+/** How a config is read: where it came from, what overrides it, and the authenticator ids the faces offer. */
+export interface LoadOptions {
+  authenticatorIds: readonly string[];
+  source?: string;
+  baseDir?: string;
+  overrides?: ConfigOverrides;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function loadConfigFile(file: string, options: Omit<LoadOptions, 'source' | 'baseDir'>): Promise<Config> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -95,13 +94,10 @@ export function loadConfigFile(file: string, overrides: ConfigOverrides = {}, en
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
     return Promise.reject(new ConfigError(file, [`cannot read the config file (${code})`]));
   }
-  return loadConfigText(text, { source: file, baseDir: dirname(resolve(file)), overrides, env });
+  return loadConfigText(text, { ...options, source: file, baseDir: dirname(resolve(file)) });
 }
 
-export async function loadConfigText(
-  text: string,
-  options: { source?: string; baseDir?: string; overrides?: ConfigOverrides; env?: NodeJS.ProcessEnv } = {},
-): Promise<Config> {
+export async function loadConfigText(text: string, options: LoadOptions): Promise<Config> {
   const source = options.source ?? '(inline config)';
   const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true, strict: true });
   if (document.errors.length > 0) {
@@ -115,16 +111,13 @@ export async function loadConfigText(
 }
 
 /** Validates a parsed config object (from YAML or built by a test) and resolves its secrets. */
-export async function resolveConfig(
-  raw: unknown,
-  options: { source?: string; baseDir?: string; overrides?: ConfigOverrides; env?: NodeJS.ProcessEnv } = {},
-): Promise<Config> {
+export async function resolveConfig(raw: unknown, options: LoadOptions): Promise<Config> {
   const source = options.source ?? '(inline config)';
   const env = options.env ?? process.env;
   const interpolationProblems: { path: (string | number)[]; message: string }[] = [];
   const interpolated = applyOverrides(interpolateEnv(raw, env, interpolationProblems), options.overrides ?? {});
 
-  const result = configSchema.safeParse(interpolated);
+  const result = configSchemaFor(options.authenticatorIds).safeParse(interpolated);
   const problems = interpolationProblems.map((p) => `${formatPath(p.path)}: ${p.message}`);
   if (!result.success) {
     // A variable that was not set already explains the value at its path; the schema's complaint about the
@@ -175,87 +168,7 @@ function plaintextSecretPaths(raw: unknown): (string | number)[][] {
   return found;
 }
 
-function applyOverrides(value: unknown, overrides: ConfigOverrides): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  const config = { ...(value as Record<string, unknown>) };
-  const section = (name: string): Record<string, unknown> => {
-    const current = config[name];
-    const copy = current !== null && typeof current === 'object' && !Array.isArray(current) ? { ...(current as object) } : {};
-    config[name] = copy;
-    return copy as Record<string, unknown>;
-  };
-  if (overrides.upstream !== undefined) section('upstream')['url'] = overrides.upstream;
-  if (overrides.port !== undefined) section('listen')['port'] = overrides.port;
-  if (overrides.host !== undefined) section('listen')['host'] = overrides.host;
-  if (overrides.adminPort !== undefined) section('admin')['port'] = overrides.adminPort;
-  if (overrides.store !== undefined) {
-    config['store'] = overrides.store === 'memory' ? { type: 'memory' } : { type: 'redis', url: overrides.store };
-  }
-  const tokens = config['tokens'];
-  const isMapping = tokens === undefined || (tokens !== null && typeof tokens === 'object' && !Array.isArray(tokens));
-  if (overrides.fallbackSigningKey !== undefined && isMapping) {
-    const keys = (tokens as Record<string, unknown> | undefined)?.['signingKeys'];
-    if (keys === undefined || (Array.isArray(keys) && keys.length === 0)) {
-      const { kid, env } = overrides.fallbackSigningKey;
-      section('tokens')['signingKeys'] = [{ kid, privateKey: { env }, active: true }];
-    }
-  }
-  return config;
-}
 
-function duplicates<T>(items: readonly T[], key: (item: T) => string): Set<number> {
-  const seen = new Set<string>();
-  const repeated = new Set<number>();
-  items.forEach((item, index) => {
-    const k = key(item);
-    if (seen.has(k)) repeated.add(index);
-    seen.add(k);
-  });
-  return repeated;
-}
-
-function checkReferences(config: ParsedConfig, problems: { path: (string | number)[]; message: string }[]): void {
-  const add = (path: (string | number)[], message: string) => problems.push({ path, message });
-  for (const i of duplicates(config.routes, (r) => r.id)) add(['routes', i, 'id'], 'route ids must be unique');
-  for (const i of duplicates(config.oauth.clients, (c) => c.id)) add(['oauth', 'clients', i, 'id'], 'client ids must be unique');
-  for (const i of duplicates(config.operators, (o) => o.login)) add(['operators', i, 'login'], 'operator logins must be unique');
-  for (const i of duplicates(config.tokens.signingKeys, (k) => k.kid)) add(['tokens', 'signingKeys', i, 'kid'], 'kids must be unique');
-  const active = config.tokens.signingKeys.filter((k) => k.active).length;
-  if (config.tokens.signingKeys.length > 1 && active !== 1) {
-    add(['tokens', 'signingKeys'], `exactly one key must be "active: true" (found ${active})`);
-  }
-  const usesPcr = config.routes.some((r) => r.authenticators?.includes('pcr-api-key'));
-  if (usesPcr && !config.pcr) add(['routes'], 'a route uses the "pcr-api-key" authenticator but there is no "pcr" section');
-  if (config.store.type === 'redis') {
-    const s = config.store;
-    const ways = [s.url !== undefined || s.host !== undefined, s.sentinel !== undefined, s.cluster !== undefined].filter(Boolean).length;
-    if (ways !== 1) add(['store'], 'a Redis store needs exactly one of: url (or host/port), sentinel, cluster');
-  }
-  const pcr = config.pcr;
-  if (!pcr) return;
-  const sections = new Set(pcr.sections);
-  for (const [name, type] of Object.entries(pcr.requestTypes)) {
-    if (type.section !== '*' && !sections.has(type.section)) {
-      add(['pcr', 'requestTypes', name, 'section'], `unknown section "${type.section}" (sections: ${pcr.sections.join(', ')})`);
-    }
-  }
-  if (!sections.has(pcr.reportSection)) add(['pcr', 'reportSection'], `unknown section "${pcr.reportSection}"`);
-  for (const i of duplicates(pcr.keys, (k) => k.id)) add(['pcr', 'keys', i, 'id'], 'key ids must be unique');
-  pcr.keys.forEach((key, i) => {
-    for (const access of ['read', 'write'] as const) {
-      key[access].forEach((section, j) => {
-        if (!sections.has(section)) add(['pcr', 'keys', i, access, j], `unknown section "${section}"`);
-      });
-    }
-  });
-  const keyIds = new Set(pcr.keys.map((k) => k.id));
-  for (const i of duplicates(pcr.users, (u) => u.login)) add(['pcr', 'users', i, 'login'], 'API user logins must be unique');
-  pcr.users.forEach((user, i) => {
-    user.keys.forEach((keyId, j) => {
-      if (!keyIds.has(keyId)) add(['pcr', 'users', i, 'keys', j], `unknown API key id "${keyId}"`);
-    });
-  });
-}
 
 async function resolveSecrets(parsed: ParsedConfig, source: string, context: ResolveContext): Promise<Config> {
   const clients = new Map<string, ResolvedClient>();

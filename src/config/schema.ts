@@ -46,8 +46,6 @@ const attribute = z.string().regex(/^[\x21-\x2b\x2d-\x7e]([\x20-\x2b\x2d-\x7e]*[
 });
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-export const AUTHENTICATOR_IDS = ['bearer', 'pcr-api-key'] as const;
-export type AuthenticatorId = (typeof AUTHENTICATOR_IDS)[number];
 
 const routePath = z
   .string()
@@ -57,13 +55,18 @@ const routePath = z
   )
   .refine((p) => !p.split('/').slice(0, -1).includes('**'), '"**" may only be the last segment');
 
-const route = z
+/**
+ * A route, with the authenticator ids it may name. The ids come from the face registry, which the config layer
+ * does not import: the loader is handed them (see `src/config-loader.ts`), so a new face needs no edit here.
+ */
+const routeFor = (authenticator: z.ZodType<string>) =>
+  z
   .strictObject({
     id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a lower-case id (letters, digits, "-", "_")'),
     path: routePath,
     methods: z.array(z.enum(HTTP_METHODS)).min(1).default([...HTTP_METHODS]),
     public: z.boolean().default(false),
-    authenticators: z.array(z.enum(AUTHENTICATOR_IDS)).min(1).optional(),
+    authenticators: z.array(authenticator).min(1).optional(),
   })
   .superRefine((r, ctx) => {
     if (r.public && r.authenticators) {
@@ -208,6 +211,7 @@ const redisStore = z.strictObject({
       }),
     ])
     .default(false),
+  /** Prepended to every key and to the revocation channel. */
   keyPrefix: z.string().default('portcullis:'),
   sentinel: z
     .strictObject({
@@ -221,17 +225,43 @@ const redisStore = z.strictObject({
   sessionCacheTtl: duration('1s').prefault('1s'),
   /** Session activity is written to Redis at most this often per session (bounds inactivity-timeout accuracy). */
   activityWriteInterval: duration('5s').prefault('5s'),
+  /** Upper bound for every single Redis command. */
   commandTimeout: duration('500ms').prefault('500ms'),
+  /** Upper bound for establishing a connection to Redis. */
   connectTimeout: duration('2s').prefault('2s'),
   failOpen: storeFailOpen,
 });
 
-const memoryStore = z.strictObject({
-  type: z.literal('memory'),
-  maxSessions: z.number().int().min(1).default(100_000),
-  maxFamilies: z.number().int().min(1).default(100_000),
-  failOpen: storeFailOpen,
-});
+/**
+ * A family holds one live refresh token plus the consumed ones still kept for reuse detection, so unless
+ * configured the memory store keeps this many refresh-token entries per family it can hold.
+ */
+const REFRESH_TOKENS_PER_FAMILY = 4;
+
+/**
+ * Bounds of the in-process store's maps: beyond its bound each forgets its least recently used entry. The maps
+ * preallocate their bookkeeping for the full bound at startup.
+ */
+const memoryStore = z
+  .strictObject({
+    type: z.literal('memory'),
+    maxSessions: z.number().int().min(1).default(100_000),
+    maxFamilies: z.number().int().min(1).default(100_000),
+    /** Live and consumed refresh tokens; default REFRESH_TOKENS_PER_FAMILY × maxFamilies. */
+    maxRefreshTokens: z.number().int().min(1).optional(),
+    /** Revoked access-token ids, each kept until the token would have expired anyway. */
+    maxRevocations: z.number().int().min(1).default(100_000),
+    /** Login-failure counters (one per username and one per client address). */
+    maxFailureKeys: z.number().int().min(1).default(100_000),
+    failOpen: storeFailOpen,
+  })
+  .transform(({ maxRefreshTokens, ...store }) => ({
+    ...store,
+    maxRefreshTokens: maxRefreshTokens ?? store.maxFamilies * REFRESH_TOKENS_PER_FAMILY,
+  }));
+
+/** The store section on its own, so the store's defaults can be read without a whole config. */
+export const storeSchema = z.discriminatedUnion('type', [memoryStore, redisStore]);
 
 export const configSchema = z.strictObject({
   listen: z
@@ -314,7 +344,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   operators: z.array(operator).default([]),
   pcr: pcr.optional(),
-  routes: z.array(route).min(1),
+  routes: z.array(routeFor(z.string())).min(1),
   identityHeaders: z
     .strictObject({
       auth: headerName.default('X-Portcullis-Auth'),
@@ -331,7 +361,7 @@ export const configSchema = z.strictObject({
       stripPrefixes: z.array(headerName).default(['X-Portcullis-']),
     })
     .prefault({}),
-  store: z.discriminatedUnion('type', [memoryStore, redisStore]).prefault({ type: 'memory' }),
+  store: storeSchema.prefault({ type: 'memory' }),
   admin: z
     .strictObject({
       host: z.string().default('127.0.0.1'),
@@ -341,6 +371,13 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
 });
+
+/** The config schema with the authenticator ids this build's faces offer; any other id is refused with the list. */
+export function configSchemaFor(authenticatorIds: readonly string[]) {
+  const [first, ...rest] = authenticatorIds;
+  if (first === undefined) throw new Error('no authenticators are registered');
+  return configSchema.extend({ routes: z.array(routeFor(z.enum([first, ...rest]))).min(1) });
+}
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;

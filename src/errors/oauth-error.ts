@@ -1,6 +1,8 @@
 // Errors of the token endpoint, named after their RFC 6749 §5.2 codes. Each carries its HTTP status and a
 // description that is safe to show; anything else thrown while serving a token request becomes server_error.
 
+import type { ReasonId } from './reasons.js';
+
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
@@ -34,7 +36,7 @@ export class OAuthError extends Error {
     readonly code: OAuthErrorCode,
     readonly description: string,
     /** Stable reason id for logs and metrics, finer than the OAuth code. */
-    readonly reason: string = code,
+    readonly reason: ReasonId = code,
     options: { status?: number; headers?: Record<string, string> } = {},
   ) {
     super(description);
@@ -43,9 +45,9 @@ export class OAuthError extends Error {
   }
 }
 
-export const invalidRequest = (description: string, reason = 'invalid_request') => new OAuthError('invalid_request', description, reason);
-export const invalidClient = (reason = 'client_authentication_failed') =>
+export const invalidRequest = (description: string, reason: ReasonId = 'invalid_request') => new OAuthError('invalid_request', description, reason);
+export const invalidClient = (reason: ReasonId = 'client_authentication_failed') =>
   new OAuthError('invalid_client', 'client authentication failed', reason, {
     headers: { 'www-authenticate': 'Basic realm="portcullis", charset="UTF-8"' },
   });
-export const invalidGrant = (description: string, reason = 'invalid_grant') => new OAuthError('invalid_grant', description, reason);
+export const invalidGrant = (description: string, reason: ReasonId = 'invalid_grant') => new OAuthError('invalid_grant', description, reason);

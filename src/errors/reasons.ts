@@ -1,6 +1,7 @@
-// Every denial the proxy makes has a stable reason id. The same id appears in the log line, in the metric label
-// and in the error the client sees, and tests assert on it. This table is the one place that says which HTTP
-// status and which RFC 6750 error code each reason carries.
+// Every outcome the proxy reports has a stable reason id: the same id appears in the log line, in the metric
+// label and in the error the client sees, and tests assert on it. This module is the one table of them all:
+// denials of the pipeline and the faces (with their HTTP status and RFC 6750 code), the finer ids of the token
+// endpoint, the signature checks of our own tokens, and the ids of successful own-endpoint outcomes.
 
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
 
@@ -73,8 +74,73 @@ export const REASONS = {
   internal_error: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, ReasonSpec>;
 
-export type ReasonId = keyof typeof REASONS;
+/** A reason the pipeline or a face answers a request with; its status and message come from REASONS. */
+export type DenialReason = keyof typeof REASONS;
 
-export function reasonSpec(reason: ReasonId): ReasonSpec {
+/** Failures of a compact JWS check of one of our own tokens (a subset of the denials). */
+export const JWS_FAILURES = [
+  'token_malformed',
+  'token_header_invalid',
+  'token_algorithm_invalid',
+  'token_type_invalid',
+  'token_unknown_key',
+  'token_signature_invalid',
+  'token_claims_invalid',
+  'token_issuer_invalid',
+  'token_audience_invalid',
+  'token_expired',
+  'token_not_yet_valid',
+] as const satisfies readonly DenialReason[];
+export type JwsFailure = (typeof JWS_FAILURES)[number];
+
+/**
+ * Reasons of the token endpoint: the RFC 6749 §5.2 codes themselves and the finer ids that say which check failed
+ * (status and wire code come from the OAuth error that carries them).
+ */
+export const TOKEN_ENDPOINT_REASONS = [
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'server_error',
+  'temporarily_unavailable',
+  'too_many_requests',
+  'content_type_invalid',
+  'body_unreadable',
+  'grant_type_unsupported',
+  'grant_not_allowed',
+  'scope_invalid',
+  'operator_api_access_off',
+  'refresh_token_unknown',
+  'refresh_token_client_mismatch',
+  'refresh_token_reused',
+  'refresh_token_expired',
+  'refresh_token_revoked',
+  'client_authentication_failed',
+  'client_auth_scheme_unsupported',
+  'client_auth_malformed',
+  'client_credentials_missing',
+  'client_secret_missing',
+  'client_secret_invalid',
+  'client_unknown',
+] as const;
+export type TokenEndpointReason = (typeof TOKEN_ENDPOINT_REASONS)[number];
+
+/** Outcomes that are not refusals: what an own endpoint did, or why forwarding stopped without an answer. */
+export const OUTCOME_REASONS = ['token_issued', 'session_created', 'session_ended_by_logout', 'client_aborted'] as const;
+export type OutcomeReason = (typeof OUTCOME_REASONS)[number];
+
+export type ReasonId = DenialReason | TokenEndpointReason | OutcomeReason;
+
+const REASON_IDS: ReadonlySet<string> = new Set<string>([...Object.keys(REASONS), ...TOKEN_ENDPOINT_REASONS, ...OUTCOME_REASONS]);
+
+/** The metric label of a reason: the id itself when it is in this table, "other" for anything else. */
+export function reasonLabel(reason: string | null): string {
+  return reason !== null && REASON_IDS.has(reason) ? reason : 'other';
+}
+
+export function reasonSpec(reason: DenialReason): ReasonSpec {
   return REASONS[reason];
 }

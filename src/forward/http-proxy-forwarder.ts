@@ -7,7 +7,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import { REASONS } from '../errors/reasons.js';
-import { sendBearerDenial } from '../respond/json.js';
+import { bearerDenial, sendDenial } from '../respond/errors.js';
 import type { ForwardFailure, ForwardResult, ForwardTarget, Forwarder } from './forwarder.js';
 
 export interface HttpProxyForwarderOptions {
@@ -124,7 +124,7 @@ export class HttpProxyForwarder implements Forwarder {
         state.failure = 'upstream_invalid_response';
         this.#report(req, state);
         proxyRes.destroy();
-        sendBearerDenial(res, 'upstream_invalid_response', { connection: 'close' });
+        sendDenial(res, bearerDenial('upstream_invalid_response', { connection: 'close' }));
         return;
       }
       state.upstreamStatus = proxyRes.statusCode ?? null;
@@ -175,7 +175,7 @@ export class HttpProxyForwarder implements Forwarder {
         res.destroy();
         return;
       }
-      sendBearerDenial(res, state.failure, { connection: 'close' });
+      sendDenial(res, bearerDenial(state.failure, { connection: 'close' }));
     });
   }
 

@@ -10,7 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errors, Pool, type Dispatcher } from 'undici';
-import { sendBearerDenial } from '../respond/json.js';
+import { bearerDenial, sendDenial } from '../respond/errors.js';
 import { HOP_BY_HOP_HEADERS } from '../rewrite/sanitize-headers.js';
 import type { ForwardFailure, ForwardResult, ForwardTarget, Forwarder } from './forwarder.js';
 import { HttpProxyForwarder } from './http-proxy-forwarder.js';
@@ -163,7 +163,7 @@ class Exchange {
       this.res.destroy();
       return;
     }
-    sendBearerDenial(this.res, this.#failure, { connection: 'close' });
+    sendDenial(this.res, bearerDenial(this.#failure, { connection: 'close' }));
   }
 
   /** Tells the pipeline once what happened: on the upstream's response headers, on failure, or on close. */

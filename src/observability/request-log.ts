@@ -1,24 +1,22 @@
 // The per-request log line: route id, outcome, reason id, status, latency and upstream status. The path is
-// logged only after the face that knows where credentials hide in it has masked them, and the query string only
-// with the values of parameters that may carry a credential masked.
+// taken from the parsed target, masked by the faces that know where their credentials stand in it, and the query
+// string only with the values of parameters that may carry a credential masked.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.js';
 import type { RequestRecord } from '../pipeline/request-record.js';
-import type { RequestObserver, Runtime } from '../pipeline/runtime.js';
+import type { RequestObserver } from '../pipeline/runtime.js';
 
 export class RequestLogObserver implements RequestObserver {
   constructor(
     private readonly logger: Logger,
-    private readonly current: () => Runtime,
     private readonly next: RequestObserver | null = null,
   ) {}
 
   requestFinished(record: RequestRecord, req: IncomingMessage, res: ServerResponse): void {
     if (this.logger.isLevelEnabled('info')) {
-      const pcr = this.current().pcr;
-      const masked = record.path === null ? null : pcr ? pcr.maskPath(record.path) : record.path;
-      const path = masked === null ? null : masked + maskQuery(req.url ?? '');
+      const target = record.target;
+      const path = target === null ? null : record.maskPath(target) + maskQuery(target.raw);
       this.logger.info(
         {
           msg: 'request',

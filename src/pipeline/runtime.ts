@@ -1,86 +1,87 @@
-// Everything the pipeline derives from one config: compiled routes, authenticators, header policy, endpoints.
-// A reload builds a new Runtime and swaps it in one assignment; long-lived services (store, forwarder, caches
-// of revocations, the clock, the logger) live beside it in Services.
+// Everything the pipeline derives from one config: the faces and their authenticators, compiled routes with the
+// authenticators each one asks, own endpoints, the header policy. A reload builds a new Runtime and swaps it in
+// one assignment; long-lived services (store, forwarder, revocation view, sessions, clock, logger) live beside
+// it in Services.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BlockList, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { BearerAuthenticator } from '../faces/oauth/bearer-authenticator.js';
-import type { Authenticator, AuthDenial } from '../authenticate/contract.js';
+import type { Authenticator } from '../authenticate/contract.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
-import type { AuthenticatorId } from '../config/schema.js';
 import type { Forwarder } from '../forward/forwarder.js';
-import type { HeaderPolicy } from '../rewrite/sanitize-headers.js';
+import { compileTrustedPeers } from '../listener/trusted-peers.js';
 import type { Logger } from '../log/logger.js';
+import type { HeaderPolicy } from '../rewrite/sanitize-headers.js';
+import { headerPolicyFor, identityHeaderNames, type IdentityHeaderNames } from '../rewrite/identity-headers.js';
+import type { OwnEndpoint } from '../route/own-endpoint.js';
 import { compileRoutes, type CompiledRoute } from '../route/router.js';
+import type { Liveness } from '../session/liveness.js';
+import type { PcrSessions } from '../session/pcr-sessions.js';
+import type { RevocationView } from '../session/revocations.js';
+import type { LoginGuard } from '../protection/login-guard.js';
 import type { SecretVerifier } from '../secrets/verifier.js';
 import type { Store } from '../store/store.js';
+import type { RequestTarget } from '../target/request-target.js';
 import { AccessTokens } from '../tokens/access-tokens.js';
+import { jwksEndpoint, JWKS_PATH } from '../tokens/jwks-endpoint.js';
 import { KeyRing } from '../tokens/keyring.js';
-import type { RevocationView } from '../session/revocations.js';
-import { headerPolicyFor, identityHeaderNames, type IdentityHeaderNames } from '../rewrite/identity-headers.js';
+import type { Face, FaceContext, FaceDefinition } from './face.js';
 import type { RequestRecord } from './request-record.js';
-import type { PcrContext } from '../faces/pcr/api-key-authenticator.js';
-import type { LoginGuard } from '../protection/login-guard.js';
-
-export interface OwnEndpoint {
-  /** Route id for logs and metrics. */
-  id: string;
-  handle(req: IncomingMessage, res: ServerResponse, record: RequestRecord): void;
-}
-
-/** The PCR-360 face, present when the config has a `pcr` section. */
-export interface PcrFace {
-  authenticator: Authenticator;
-  context: PcrContext;
-  /** authlogin / authlogout, answered by the proxy itself. */
-  ownEndpoint(path: string): OwnEndpoint | undefined;
-  sendDenial(res: ServerResponse, denial: AuthDenial): void;
-  /** Whether the path carries one of the configured API keys. */
-  carriesApiKey(path: string): boolean;
-  /** The path with any API key in it masked, for logs. */
-  maskPath(path: string): string;
-}
 
 export interface RequestObserver {
   requestFinished(record: RequestRecord, req: IncomingMessage, res: ServerResponse): void;
 }
 
-export interface Services {
+/** A configured route with the authenticators it asks, in its order. */
+export interface RuntimeRoute extends CompiledRoute {
+  chain: readonly Authenticator[];
+}
+
+/** The long-lived services the pipeline uses for every request. */
+export interface PipelineServices {
   current(): Runtime;
-  store: Store;
-  clock: Clock;
   logger: Logger;
   observer: RequestObserver;
   forwarder: Forwarder;
-  revocations: RevocationView;
-  verifier: SecretVerifier;
-  guard: LoginGuard;
+  liveness: Liveness;
   /** Client sockets of forwarded protocol upgrades (WebSocket) that are still open. */
   upgradedSockets: Set<Duplex>;
+}
+
+/** Every long-lived service of a running proxy; each stage and face is handed only the part it needs. */
+export interface Services extends PipelineServices {
+  store: Store;
+  clock: Clock;
+  revocations: RevocationView;
+  pcrSessions: PcrSessions;
+  verifier: SecretVerifier;
+  guard: LoginGuard;
 }
 
 export interface Runtime {
   config: Config;
   keys: KeyRing;
   accessTokens: AccessTokens;
-  routes: readonly CompiledRoute[];
-  authenticators: ReadonlyMap<AuthenticatorId, Authenticator>;
+  faces: readonly Face[];
+  routes: readonly RuntimeRoute[];
   headerPolicy: HeaderPolicy;
   identityNames: IdentityHeaderNames;
+  /** Own endpoints at exact paths: the faces', the JWKS and the health probes. */
   ownEndpoints: ReadonlyMap<string, OwnEndpoint>;
-  pcr: PcrFace | null;
+  ownEndpointAt(target: RequestTarget): OwnEndpoint | undefined;
+  /** The target's path with every face's credentials masked, for logs. */
+  maskPath(target: RequestTarget): string;
+  /** Whether any face finds one of its credentials in the path. */
+  pathCarriesCredential(target: RequestTarget): boolean;
   isTrustedPeer(address: string): boolean;
 }
 
-export type RuntimeParts = Pick<Services, 'store' | 'clock' | 'logger' | 'revocations' | 'verifier'>;
-
-export interface RuntimeExtensions {
-  /** Adds the proxy's own endpoints (token, JWKS, health) to a runtime being built. */
-  ownEndpoints(runtime: Omit<Runtime, 'ownEndpoints'>): Map<string, OwnEndpoint>;
-  /** Builds the PCR face for a runtime being built; null when the config has none. */
-  pcrFace(runtime: Omit<Runtime, 'ownEndpoints' | 'pcr'>): PcrFace | null;
+export interface RuntimeInputs {
+  faces: readonly FaceDefinition[];
+  /** Endpoints every config has (health probes), beside the faces' own. */
+  builtinEndpoints: ReadonlyMap<string, OwnEndpoint>;
+  services: Omit<FaceContext, 'config' | 'keys' | 'accessTokens' | 'clientAddress'> & { clock: Clock };
+  clientAddress(req: IncomingMessage, isTrustedPeer: (address: string) => boolean): string;
 }
 
 /** Keeps the previous key ring when the keys did not change, so a reload never invalidates issued tokens. */
@@ -94,63 +95,64 @@ function sameKeys(a: Config, b: Config): boolean {
   return a.signingKeys.every((k, i) => k.kid === b.signingKeys[i]!.kid && k.material === b.signingKeys[i]!.material && k.active === b.signingKeys[i]!.active);
 }
 
-export function buildRuntime(config: Config, parts: RuntimeParts, extensions: RuntimeExtensions, previous: Runtime | null = null): Runtime {
-  const tokens = config.parsed.tokens;
-  const keys = keyRingFor(config, previous);
-  const accessTokens =
-    previous && previous.keys === keys && sameTokenSettings(previous.config, config)
-      ? previous.accessTokens
-      : new AccessTokens(keys, { issuer: tokens.issuer, audience: tokens.audience, leewaySeconds: Math.floor(tokens.leeway / 1000), cacheSize: tokens.cacheSize }, parts.clock);
-  const authenticators = new Map<AuthenticatorId, Authenticator>();
-  authenticators.set(
-    'bearer',
-    new BearerAuthenticator({
-      accessTokens,
-      revocations: parts.revocations,
-      clients: config.clients,
-      operators: config.operators,
-      requiredScope: config.parsed.oauth.scope,
-      store: parts.store,
-      now: () => parts.clock.now(),
-      failOpen: config.parsed.store.failOpen.bearerRevocationCheck,
-    }),
-  );
-  const trusted = compileTrustedPeers(config.parsed.listen.trustedProxies);
-  const base = {
-    config,
-    keys,
-    accessTokens,
-    routes: compileRoutes(config.parsed.routes),
-    authenticators,
-    headerPolicy: headerPolicyFor(config.parsed.identityHeaders),
-    identityNames: identityHeaderNames(config.parsed.identityHeaders),
-    isTrustedPeer: trusted,
-  };
-  const pcr = extensions.pcrFace(base);
-  if (pcr) authenticators.set('pcr-api-key', pcr.authenticator);
-  const withPcr = { ...base, pcr };
-  return { ...withPcr, ownEndpoints: extensions.ownEndpoints(withPcr) };
-}
-
 function sameTokenSettings(a: Config, b: Config): boolean {
   const x = a.parsed.tokens;
   const y = b.parsed.tokens;
   return x.issuer === y.issuer && x.audience === y.audience && x.leeway === y.leeway && x.cacheSize === y.cacheSize;
 }
 
-/** Peers whose X-Forwarded-* headers are believed: exact addresses or CIDR ranges, IPv4 and IPv6. */
-export function compileTrustedPeers(entries: readonly string[]): (address: string) => boolean {
-  if (entries.length === 0) return () => false;
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [address, bits] = entry.split('/') as [string, string | undefined];
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    if (bits === undefined) list.addAddress(address, family);
-    else list.addSubnet(address, Number(bits), family);
-  }
-  return (address) => {
-    const unmapped = address.replace(/^::ffff:/i, '');
-    const family = isIP(unmapped);
-    return family !== 0 && list.check(unmapped, family === 6 ? 'ipv6' : 'ipv4');
+export function buildRuntime(config: Config, inputs: RuntimeInputs, previous: Runtime | null = null): Runtime {
+  const tokens = config.parsed.tokens;
+  const keys = keyRingFor(config, previous);
+  const accessTokens =
+    previous && previous.keys === keys && sameTokenSettings(previous.config, config)
+      ? previous.accessTokens
+      : new AccessTokens(keys, { issuer: tokens.issuer, audience: tokens.audience, leewaySeconds: Math.floor(tokens.leeway / 1000), cacheSize: tokens.cacheSize }, inputs.services.clock);
+  const isTrustedPeer = compileTrustedPeers(config.parsed.listen.trustedProxies);
+  const context: FaceContext = { ...inputs.services, config, keys, accessTokens, clientAddress: (req) => inputs.clientAddress(req, isTrustedPeer) };
+  const faces = inputs.faces.map((definition) => definition.create(context)).filter((face): face is Face => face !== null);
+
+  const authenticators = new Map<string, Authenticator>(faces.flatMap((face) => face.authenticators.map((a) => [a.id, a] as const)));
+  // A route may name the authenticator of a face this config does not enable (no `pcr` section): it is skipped.
+  const routes = compileRoutes(config.parsed.routes).map((route) => ({
+    ...route,
+    chain: route.authenticators.map((id) => authenticators.get(id)).filter((a): a is Authenticator => a !== undefined),
+  }));
+
+  const ownEndpoints = new Map<string, OwnEndpoint>(inputs.builtinEndpoints);
+  ownEndpoints.set(JWKS_PATH, jwksEndpoint(keys));
+  for (const face of faces) for (const [path, endpoint] of face.endpoints ?? []) ownEndpoints.set(path, endpoint);
+  const shapedEndpoints = faces.filter((face) => face.ownEndpointAt !== undefined);
+  const maskers = faces.filter((face) => face.maskPath !== undefined);
+  const pathCredentials = faces.filter((face) => face.pathCarriesCredential !== undefined);
+
+  return {
+    config,
+    keys,
+    accessTokens,
+    faces,
+    routes,
+    headerPolicy: headerPolicyFor(config.parsed.identityHeaders),
+    identityNames: identityHeaderNames(config.parsed.identityHeaders),
+    ownEndpoints,
+    ownEndpointAt(target) {
+      const exact = ownEndpoints.get(target.path);
+      if (exact !== undefined) return exact;
+      for (const face of shapedEndpoints) {
+        const endpoint = face.ownEndpointAt!(target);
+        if (endpoint !== undefined) return endpoint;
+      }
+      return undefined;
+    },
+    maskPath(target) {
+      let path = target.path;
+      for (const face of maskers) path = face.maskPath!(path, target);
+      return path;
+    },
+    pathCarriesCredential(target) {
+      for (const face of pathCredentials) if (face.pathCarriesCredential!(target)) return true;
+      return false;
+    },
+    isTrustedPeer,
   };
 }

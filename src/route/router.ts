@@ -2,7 +2,7 @@
 // `*` for exactly one segment and a final `**` for any rest (including none). Matching is case-sensitive and runs
 // on the normalised path only, which is also the path that is forwarded.
 
-import type { AuthenticatorId, RouteConfig } from '../config/schema.js';
+import type { RouteConfig } from '../config/schema.js';
 
 export interface CompiledRoute {
   id: string;
@@ -11,7 +11,7 @@ export interface CompiledRoute {
   /** The value of the Allow header for 405 answers. */
   allow: string;
   public: boolean;
-  authenticators: readonly AuthenticatorId[];
+  authenticators: readonly string[];
   matches(path: string): boolean;
 }
 
@@ -53,7 +53,7 @@ export function compileRoutes(routes: readonly RouteConfig[]): CompiledRoute[] {
   });
 }
 
-export function matchRoute(routes: readonly CompiledRoute[], path: string): CompiledRoute | undefined {
+export function matchRoute<Route extends CompiledRoute>(routes: readonly Route[], path: string): Route | undefined {
   for (const route of routes) if (route.matches(path)) return route;
   return undefined;
 }

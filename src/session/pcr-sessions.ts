@@ -9,6 +9,7 @@
 
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../log/logger.js';
+import { sessionEndReason } from '../store/records.js';
 import type { SessionRecord, Store } from '../store/store.js';
 import type { RevocationView } from './revocations.js';
 
@@ -23,7 +24,7 @@ interface LocalSession {
   generation: number;
 }
 
-export interface SessionTrackerOptions {
+export interface PcrSessionsOptions {
   /** How long a local copy is trusted before the store is asked again; 0 asks every time. */
   localTtlMs: number;
   /** Minimum time between two activity write-backs for one session; 0 writes every use. */
@@ -31,20 +32,14 @@ export interface SessionTrackerOptions {
   maxLocalSessions: number;
 }
 
-function deadReason(session: SessionRecord, now: number): 'session_idle' | 'session_expired' | null {
-  if (session.expiresAt !== null && now >= session.expiresAt) return 'session_expired';
-  if (session.idleTimeoutMs > 0 && now - session.lastActivity >= session.idleTimeoutMs) return 'session_idle';
-  return null;
-}
-
-export class SessionTracker {
+export class PcrSessions {
   readonly #local: LRUCache<string, LocalSession>;
 
   constructor(
     private readonly store: Store,
     private readonly revocations: RevocationView,
     private readonly logger: Logger,
-    private readonly options: SessionTrackerOptions,
+    private readonly options: PcrSessionsOptions,
   ) {
     this.#local = new LRUCache({ max: options.maxLocalSessions });
     revocations.onSessionRevoked = (id) => this.#local.delete(id);
@@ -60,7 +55,7 @@ export class SessionTracker {
       if (this.revocations.isSessionRevoked(sessionId)) return { ok: false, reason: 'session_ended' };
       if (stored === null) {
         // A stale local copy still tells why the store let the session go; without one it simply ended.
-        const reason = local ? deadReason(local.session, now) : null;
+        const reason = local ? sessionEndReason(local.session, now) : null;
         this.#local.delete(sessionId);
         return { ok: false, reason: reason ?? 'session_ended' };
       }
@@ -69,7 +64,7 @@ export class SessionTracker {
       local = { session: { ...stored, lastActivity }, fetchedAt: now, storedActivity: stored.lastActivity, generation };
       this.#local.set(sessionId, local);
     }
-    const reason = deadReason(local.session, now);
+    const reason = sessionEndReason(local.session, now);
     if (reason !== null) return { ok: false, reason };
     return { ok: true, session: local.session };
   }

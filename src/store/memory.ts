@@ -3,69 +3,27 @@
 
 import { LRUCache } from 'lru-cache';
 import { systemClock, type Clock } from '../clock.js';
-import type {
-  FamilyFilter,
-  RedeemResult,
-  RevocationEvent,
-  SessionFilter,
-  SessionRecord,
-  Store,
-  TokenFamilyRecord,
-} from './store.js';
+import type { FamilyFilter, RedeemResult, RevocationEvent, SessionFilter, SessionRecord, Store, TokenFamilyRecord } from './store.js';
+import { byCreation, deliverRevocation, familyKeepUntil, isSessionLive, matchesFamilyFilter, matchesSessionFilter } from './records.js';
+import type { RevocationListener } from './records.js';
 
+/** The bounds of each map; the config schema's store section holds their defaults. */
 export interface MemoryStoreOptions {
   maxSessions: number;
   maxFamilies: number;
-  /**
-   * Refresh-token entries, live and consumed. A family holds one live token plus the consumed ones still kept
-   * for reuse detection, so this defaults to four per family.
-   */
+  /** Refresh-token entries, live and consumed: a family's live token and those kept for reuse detection. */
   maxRefreshTokens: number;
   maxRevocations: number;
   maxFailureKeys: number;
 }
 
-export const DEFAULT_MEMORY_STORE_OPTIONS: Readonly<Omit<MemoryStoreOptions, 'maxRefreshTokens'>> = {
-  maxSessions: 100_000,
-  maxFamilies: 100_000,
-  maxRevocations: 100_000,
-  maxFailureKeys: 100_000,
-};
-
-/** The instant a session dies for good (lifetime or idleness, whichever comes first); Infinity if never. */
-export function sessionDeadline(session: Pick<SessionRecord, 'lastActivity' | 'expiresAt' | 'idleTimeoutMs'>): number {
-  let deadline = session.expiresAt ?? Number.POSITIVE_INFINITY;
-  if (session.idleTimeoutMs > 0) deadline = Math.min(deadline, session.lastActivity + session.idleTimeoutMs);
-  return deadline;
-}
-
-export function isSessionLive(session: SessionRecord, now: number): boolean {
-  return now < sessionDeadline(session);
-}
-
-/** Families stay visible (even when revoked) until neither their refresh nor their access tokens can be valid. */
-export function familyKeepUntil(family: Pick<TokenFamilyRecord, 'refreshExpiresAt' | 'accessExpiresAt'>): number {
-  return Math.max(family.refreshExpiresAt ?? Number.NEGATIVE_INFINITY, family.accessExpiresAt);
-}
-
-export function matchesSessionFilter(session: SessionRecord, filter: SessionFilter): boolean {
-  return (
-    (filter.keyId === undefined || session.keyId === filter.keyId) &&
-    (filter.user === undefined || session.user === filter.user)
-  );
-}
-
-export function matchesFamilyFilter(family: TokenFamilyRecord, filter: FamilyFilter): boolean {
-  return (
-    (filter.clientId === undefined || family.clientId === filter.clientId) &&
-    (filter.subject === undefined || family.subject === filter.subject)
-  );
-}
-
-/** Stable listing order for admin views: oldest first, ties broken by id. */
-export function byCreation<T extends { createdAt: number; id: string }>(a: T, b: T): number {
-  return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
+const MEMORY_STORE_BOUNDS = [
+  'maxSessions',
+  'maxFamilies',
+  'maxRefreshTokens',
+  'maxRevocations',
+  'maxFailureKeys',
+] as const satisfies readonly (keyof MemoryStoreOptions)[];
 
 interface RefreshTokenEntry {
   familyId: string;
@@ -82,22 +40,6 @@ interface FailureEntry {
   resetAt: number;
 }
 
-type Listener = (event: RevocationEvent) => void;
-
-/** Calls every listener on a later microtask so a store operation never runs listener code inline. */
-export function deliverRevocation(listeners: Iterable<Listener>, event: RevocationEvent): void {
-  for (const listener of [...listeners]) {
-    queueMicrotask(() => {
-      try {
-        listener(event);
-      } catch (err) {
-        // One faulty listener must neither break the store operation nor starve the other listeners.
-        process.emitWarning(err instanceof Error ? err : new Error(String(err)), 'RevocationListenerWarning');
-      }
-    });
-  }
-}
-
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
 
@@ -107,22 +49,21 @@ export class MemoryStore implements Store {
   readonly #revocations: LRUCache<string, number>;
   readonly #failures: LRUCache<string, FailureEntry>;
   readonly #maxRevocations: number;
-  readonly #listeners = new Set<Listener>();
+  readonly #listeners = new Set<RevocationListener>();
   readonly #clock: Clock;
 
-  constructor(options: Partial<MemoryStoreOptions> = {}, clock: Clock = systemClock) {
-    const o = { ...DEFAULT_MEMORY_STORE_OPTIONS, ...definedOnly(options) };
-    const maxRefreshTokens = options.maxRefreshTokens ?? o.maxFamilies * 4;
-    for (const [name, value] of Object.entries({ ...o, maxRefreshTokens })) {
+  constructor(options: MemoryStoreOptions, clock: Clock = systemClock) {
+    for (const name of MEMORY_STORE_BOUNDS) {
+      const value = options[name];
       if (!Number.isInteger(value) || value < 1) throw new RangeError(`MemoryStore: ${name} must be a positive integer`);
     }
     this.#clock = clock;
-    this.#sessions = new LRUCache({ max: o.maxSessions });
-    this.#families = new LRUCache({ max: o.maxFamilies });
-    this.#refreshTokens = new LRUCache({ max: maxRefreshTokens });
-    this.#revocations = new LRUCache({ max: o.maxRevocations });
-    this.#maxRevocations = o.maxRevocations;
-    this.#failures = new LRUCache({ max: o.maxFailureKeys });
+    this.#sessions = new LRUCache({ max: options.maxSessions });
+    this.#families = new LRUCache({ max: options.maxFamilies });
+    this.#refreshTokens = new LRUCache({ max: options.maxRefreshTokens });
+    this.#revocations = new LRUCache({ max: options.maxRevocations });
+    this.#maxRevocations = options.maxRevocations;
+    this.#failures = new LRUCache({ max: options.maxFailureKeys });
   }
 
   // Sessions
@@ -295,7 +236,7 @@ export class MemoryStore implements Store {
 
   // Events and lifecycle
 
-  onRevocation(listener: Listener): () => void {
+  onRevocation(listener: RevocationListener): () => void {
     this.#listeners.add(listener);
     return () => {
       this.#listeners.delete(listener);
@@ -351,8 +292,4 @@ export class MemoryStore implements Store {
   #emit(event: RevocationEvent): void {
     deliverRevocation(this.#listeners, event);
   }
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

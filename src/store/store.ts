@@ -120,6 +120,12 @@ export interface Store {
    */
   onResync?(listener: () => void): () => void;
 
+  /**
+   * Forgets what is dead at `now` and did not expire by itself; returns how many entries went. The server calls
+   * it periodically. Synchronous and local, so a periodic call can never wait on or fail with the backend.
+   */
+  purgeExpired(now: number): number;
+
   /** Resolves when the store answers; rejects otherwise (used by /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -6,20 +6,10 @@
 
 import { verify as verifySignature, type KeyObject } from 'node:crypto';
 import { SignJWT, type JWTPayload } from 'jose';
+import type { JwsFailure } from '../errors/reasons.js';
 import type { KeyRing, SigningAlgorithm } from './keyring.js';
 
-export type JwsFailure =
-  | 'token_malformed'
-  | 'token_header_invalid'
-  | 'token_algorithm_invalid'
-  | 'token_type_invalid'
-  | 'token_unknown_key'
-  | 'token_signature_invalid'
-  | 'token_claims_invalid'
-  | 'token_issuer_invalid'
-  | 'token_audience_invalid'
-  | 'token_expired'
-  | 'token_not_yet_valid';
+export type { JwsFailure };
 
 export type JwsResult = { ok: true; claims: Record<string, unknown>; kid: string } | { ok: false; reason: JwsFailure };
 

@@ -3,24 +3,18 @@
 // normalised path that are forwarded, GET/HEAD read, POST writes, nothing else is a PCR-360 call; the client's
 // key is swapped or removed before the upstream sees the path.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SECRETS } from '../fixtures/secrets.js';
-import { PCR_ENV, startTestProxy, withPcr, type TestProxy } from '../helpers/proxy.js';
-import { accessToken, exchange, http11, jsonOf, type HeaderList } from './support.js';
+import { PCR_ENV, withPcr } from '../helpers/fixtures.js';
+import { testProxyForSuite } from '../helpers/lifecycle.js';
+import { accessToken } from '../helpers/oauth.js';
+import { exchange, http11, jsonOf, type HeaderList } from './support.js';
 
 const RO = SECRETS.roKey;
 const RW = SECRETS.rwKey;
 const LEGACY = PCR_ENV.PCR_LEGACY_KEY;
 
-let t: TestProxy;
-
-beforeAll(async () => {
-  t = await startTestProxy(withPcr());
-});
-
-afterAll(async () => {
-  await t.close();
-});
+const t = testProxyForSuite(withPcr());
 
 /** The PCR error body names the reason in `error`. */
 function pcrReason(body: string): unknown {
@@ -212,7 +206,7 @@ describe('a second key smuggled into the path', () => {
   });
 
   it('a bearer token beside a key in the path is two credentials: 400, nothing forwarded', async () => {
-    const token = await accessToken(t);
+    const token = await accessToken(t.url);
     const { response, upstream } = await exchange(t, http11('GET', `/api/${LEGACY}/servicedesk.json`, [['Authorization', `Bearer ${token}`]]));
     expect(response.status).toBe(400);
     expect(jsonOf(response)?.['reason']).toBe('credentials_conflicting');

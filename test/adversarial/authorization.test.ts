@@ -2,20 +2,16 @@
 // empty and huge tokens. Only `Bearer` (any case) followed by spaces and one b64token authenticates; a header we
 // cannot read is refused, never guessed at, and nothing reaches the upstream unless the token was accepted.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
-import { accessToken, exchange, http11, jsonOf, type HeaderList } from './support.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { testProxyForSuite } from '../helpers/lifecycle.js';
+import { accessToken } from '../helpers/oauth.js';
+import { exchange, http11, jsonOf, type HeaderList } from './support.js';
 
-let t: TestProxy;
+const t = testProxyForSuite();
 let token: string;
 
 beforeAll(async () => {
-  t = await startTestProxy();
-  token = await accessToken(t);
-});
-
-afterAll(async () => {
-  await t.close();
+  token = await accessToken(t.url);
 });
 
 type Case = [name: string, headers: () => HeaderList, status: number, reason: string | null];

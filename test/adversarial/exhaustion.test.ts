@@ -4,12 +4,17 @@
 // key id it does not know.
 
 import { request as httpRequest, Agent } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeRequestTarget } from '../../src/target/normalize-path.js';
 import { startRawUpstream, type RawUpstream } from '../helpers/echo-upstream.js';
-import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { FORWARDING_ENGINES, usingEngine } from '../helpers/fixtures.js';
+import { b64url, decodePart } from '../helpers/jwt.js';
+import { testProxyForSuite } from '../helpers/lifecycle.js';
+import { accessToken } from '../helpers/oauth.js';
 import { rawRequest } from '../helpers/raw-http.js';
-import { accessToken, b64url, decodePart, http11, openConnection, sleep, within, type HeaderList, type Watched } from './support.js';
+import { openConnection, within, type Watched } from '../helpers/sockets.js';
+import { http11, type HeaderList } from './support.js';
 
 const UPGRADE: HeaderList = [
   ['Connection', 'Upgrade'],
@@ -29,18 +34,10 @@ async function halfOpenAfterError(port: number, count: number, provoke: (client:
 }
 
 describe('slow headers and half-open connections', () => {
-  let t: TestProxy;
-
-  beforeAll(async () => {
-    t = await startTestProxy({
-      edit(config) {
-        config['listen'] = { ...(config['listen'] as object), headersTimeout: '1s', requestTimeout: '5s', maxConnections: 4 };
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await t.close();
+  const t = testProxyForSuite({
+    edit(config) {
+      config['listen'] = { ...(config['listen'] as object), headersTimeout: '1s', requestTimeout: '5s', maxConnections: 4 };
+    },
   });
 
   it('headers dripped byte by byte are cut off at the headers timeout, and never forwarded', async () => {
@@ -84,22 +81,21 @@ describe('slow headers and half-open connections', () => {
 
 describe('an upstream that refuses an upgrade', () => {
   let raw: RawUpstream;
-  let t: TestProxy;
 
   beforeAll(async () => {
     raw = await startRawUpstream((socket) => socket.once('data', () => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno')));
-    t = await startTestProxy({
-      edit(config) {
-        config['upstream'] = { url: raw.url, timeout: '2s', connectTimeout: '1s' };
-        config['listen'] = { ...(config['listen'] as object), maxConnections: 3 };
-      },
-    });
   });
 
   afterAll(async () => {
-    await t.close();
     await raw.close();
   });
+
+  const t = testProxyForSuite(() => ({
+    edit(config) {
+      config['upstream'] = { url: raw.url, timeout: '2s', connectTimeout: '1s' };
+      config['listen'] = { ...(config['listen'] as object), maxConnections: 3 };
+    },
+  }));
 
   it('leaves no connection slot to a client that keeps its side open after the refusal', async () => {
     const clients = await halfOpenAfterError(t.port, 3, (client) => client.socket.write(http11('GET', '/docs/socket', UPGRADE)));
@@ -114,20 +110,8 @@ describe('an upstream that refuses an upgrade', () => {
   });
 });
 
-describe.each(['http-proxy', 'undici'] as const)('clients that leave while the upstream works (engine %s)', (engine) => {
-  let t: TestProxy;
-
-  beforeAll(async () => {
-    t = await startTestProxy({
-      edit(config) {
-        (config['upstream'] as Record<string, unknown>)['engine'] = engine;
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await t.close();
-  });
+describe.each(FORWARDING_ENGINES)('clients that leave while the upstream works (engine %s)', (engine) => {
+  const t = testProxyForSuite({ edit: usingEngine(engine) });
 
   it.each<[string, HeaderList]>([
     ['a plain POST', []],
@@ -153,16 +137,11 @@ describe.each(['http-proxy', 'undici'] as const)('clients that leave while the u
 });
 
 describe('many connections, paths and key ids', () => {
-  let t: TestProxy;
+  const t = testProxyForSuite();
   let token: string;
 
   beforeAll(async () => {
-    t = await startTestProxy();
-    token = await accessToken(t);
-  });
-
-  afterAll(async () => {
-    await t.close();
+    token = await accessToken(t.url);
   });
 
   it('2000 idle keep-alive connections: memory stays bounded and a normal request is still served', async () => {

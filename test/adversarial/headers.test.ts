@@ -3,22 +3,19 @@
 // come from the client: identity headers are the proxy's alone (present with its values when it authenticated,
 // absent otherwise), X-Forwarded-For/-Proto/-Host are replaced by its own, and none of them changes a decision.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedRequest } from '../helpers/echo-upstream.js';
 import { SECRETS } from '../fixtures/secrets.js';
-import { basicAuth, startTestProxy, type TestProxy } from '../helpers/proxy.js';
-import { accessToken, exchange, folded, http11, IDENTITY_HEADERS, jsonOf, OPERATOR_IDENTITY, rawHeaderLines, type HeaderList } from './support.js';
+import { OPERATOR_IDENTITY } from '../helpers/fixtures.js';
+import { testProxyForSuite } from '../helpers/lifecycle.js';
+import { accessToken, basicAuth } from '../helpers/oauth.js';
+import { exchange, folded, http11, IDENTITY_HEADERS, jsonOf, rawHeaderLines, type HeaderList } from './support.js';
 
-let t: TestProxy;
+const t = testProxyForSuite();
 let bearer: string;
 
 beforeAll(async () => {
-  t = await startTestProxy();
-  bearer = `Bearer ${await accessToken(t)}`;
-});
-
-afterAll(async () => {
-  await t.close();
+  bearer = `Bearer ${await accessToken(t.url)}`;
 });
 
 /** Every spelling a backend would read as `name`. */
@@ -198,20 +195,12 @@ describe('client credentials never travel upstream', () => {
 });
 
 describe('brute-force accounting by address', () => {
-  let guarded: TestProxy;
-
-  beforeAll(async () => {
-    guarded = await startTestProxy({
-      upstream: t.upstream,
-      edit(config) {
-        config['protection'] = { bruteForce: { maxFailuresPerAddress: 3, maxFailuresPerUser: 100, window: '15m' } };
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await guarded.close();
-  });
+  const guarded = testProxyForSuite(() => ({
+    upstream: t.upstream,
+    edit(config) {
+      config['protection'] = { bruteForce: { maxFailuresPerAddress: 3, maxFailuresPerUser: 100, window: '15m' } };
+    },
+  }));
 
   it('a rotating X-Forwarded-For from an untrusted peer does not reset the per-address lockout', async () => {
     const statuses: number[] = [];

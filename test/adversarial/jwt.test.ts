@@ -5,35 +5,29 @@
 // algorithm from the key and never from the token, and looks the kid up among configured keys before any crypto.
 
 import { createHmac, createPublicKey, createSign, generateKeyPairSync, sign as signWith, constants } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SECRETS } from '../fixtures/secrets.js';
-import { FROZEN_EPOCH, login, SIGNING_KEY_PEM, startTestProxy, withPcr, type TestProxy } from '../helpers/proxy.js';
-import { b64url, decodePart, exchange, http11, jsonOf, signRaw, signWithTestKey } from './support.js';
+import { FROZEN_EPOCH, SIGNING_KEY_PEM, withPcr } from '../helpers/fixtures.js';
+import { b64url, decodePart, signRaw, signWithTestKey } from '../helpers/jwt.js';
+import { testProxyForSuite } from '../helpers/lifecycle.js';
+import { login } from '../helpers/oauth.js';
+import { pcrLogin } from '../helpers/pcr.js';
+import { exchange, http11, jsonOf } from './support.js';
 
 const NOW = Math.floor(FROZEN_EPOCH / 1000);
 const HEADER = { alg: 'RS256', kid: 'test-key-1', typ: 'at+jwt' };
 
-let t: TestProxy;
+const t = testProxyForSuite(withPcr());
 let issued: { access: string; refresh: string; claims: Record<string, unknown> };
 let sessionToken: string;
 let serial = 0;
 
 beforeAll(async () => {
-  t = await startTestProxy(withPcr());
   const answer = await login(t.url);
   expect(answer.status).toBe(200);
   const access = answer.body['access_token'] as string;
   issued = { access, refresh: answer.body['refresh_token'] as string, claims: decodePart(access, 1) };
-  const pcrLogin = await fetch(`${t.url}/api/${SECRETS.rwKey}/authlogin.json`, {
-    method: 'POST',
-    headers: { 'PCR-AUTH-USERNAME': 'api-user', 'PCR-AUTH-PASSWORD': SECRETS.apiUserPassword },
-  });
-  expect(pcrLogin.status).toBe(200);
-  sessionToken = ((await pcrLogin.json()) as { token: string }).token;
-});
-
-afterAll(async () => {
-  await t.close();
+  sessionToken = await pcrLogin(t.url);
 });
 
 /** The issued token's claims with a fresh jti (a token the verified cache has not seen), then the changes. */

@@ -8,9 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/observability/metrics.js';
 import { SECRETS } from '../fixtures/secrets.js';
 import { startRawUpstream, type RawUpstream } from '../helpers/echo-upstream.js';
-import { PCR_ENV, SIGNING_KEY_PEM, basicAuth, login, startTestProxy, withPcr, type TestProxy } from '../helpers/proxy.js';
+import { PCR_ENV, SIGNING_KEY_PEM, withoutBruteForce, withPcr } from '../helpers/fixtures.js';
+import { b64url, decodePart, signRaw } from '../helpers/jwt.js';
+import { basicAuth, login } from '../helpers/oauth.js';
+import { pcrLogin } from '../helpers/pcr.js';
+import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { rawRequest, type RawResponse } from '../helpers/raw-http.js';
-import { b64url, decodePart, expectNoInternals, http11, signRaw, type HeaderList } from './support.js';
+import { expectNoInternals, http11, type HeaderList } from './support.js';
 
 const random = (): string => randomBytes(9).toString('base64url');
 const wrongPassword = `wrong-${random()}`;
@@ -46,13 +50,9 @@ async function raw(what: string, proxy: TestProxy, bytes: string): Promise<RawRe
   return record(what, await rawRequest(proxy.port, bytes, { timeoutMs: 3000 }));
 }
 
-const noBruteForce = (config: Record<string, unknown>): void => {
-  config['protection'] = { bruteForce: { enabled: false } };
-};
-
 beforeAll(async () => {
   const metrics = new Metrics({ defaultMetrics: false });
-  const pcr = withPcr(noBruteForce);
+  const pcr = withPcr(withoutBruteForce);
   t = await startTestProxy({ ...pcr, hooks: metrics.hooks() });
   down = await startTestProxy({
     upstream: t.upstream,
@@ -72,10 +72,8 @@ beforeAll(async () => {
   const granted = await login(t.url);
   const access = granted.body['access_token'] as string;
   const refresh = granted.body['refresh_token'] as string;
-  const session = (await (
-    await fetch(`${t.url}/api/${SECRETS.rwKey}/authlogin.json`, { method: 'POST', headers: { 'PCR-AUTH-USERNAME': 'api-user', 'PCR-AUTH-PASSWORD': SECRETS.apiUserPassword } })
-  ).json()) as { token: string };
-  secrets.push(access, refresh, session.token);
+  const sessionToken = await pcrLogin(t.url);
+  secrets.push(access, refresh, sessionToken);
   const forgedNone = `${b64url({ alg: 'none', kid: 'test-key-1', typ: 'at+jwt' })}.${access.split('.')[1]!}.`;
   const wrongAudience = signRaw({ alg: 'RS256', kid: 'test-key-1', typ: 'at+jwt' }, { ...decodePart(access, 1), aud: 'elsewhere' });
   const bearer = (token: string): HeaderList => [['Authorization', `Bearer ${token}`]];
@@ -92,7 +90,7 @@ beforeAll(async () => {
   await raw('alg none', t, http11('GET', '/api/tickets', bearer(forgedNone)));
   await raw('wrong audience', t, http11('GET', '/api/tickets', bearer(wrongAudience)));
   await raw('refresh token as bearer', t, http11('GET', '/api/tickets', bearer(refresh)));
-  await raw('session token as bearer', t, http11('GET', '/api/tickets', bearer(session.token)));
+  await raw('session token as bearer', t, http11('GET', '/api/tickets', bearer(sessionToken)));
   await raw('bearer with a key', t, http11('GET', `/api/${SECRETS.roKey}/servicedesk.json`, bearer(access)));
   await raw('garbage request', t, 'GARBAGE / NOT-HTTP\r\n\r\n');
   await raw('oversize headers', t, http11('GET', '/api/x', [['X-Big', 'b'.repeat(20_000)]]));

@@ -3,20 +3,16 @@
 // /docs/** are public. An ambiguous target is refused before any route or credential is looked at, so a valid
 // token never helps; what is forwarded is exactly the normalised path.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
-import { accessToken, exchange, http11, IDENTITY_HEADERS, jsonOf } from './support.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { testProxyForSuite } from '../helpers/lifecycle.js';
+import { accessToken } from '../helpers/oauth.js';
+import { exchange, http11, IDENTITY_HEADERS, jsonOf } from './support.js';
 
-let t: TestProxy;
+const t = testProxyForSuite();
 let bearer: string;
 
 beforeAll(async () => {
-  t = await startTestProxy();
-  bearer = `Bearer ${await accessToken(t)}`;
-});
-
-afterAll(async () => {
-  await t.close();
+  bearer = `Bearer ${await accessToken(t.url)}`;
 });
 
 interface Refused {

@@ -4,10 +4,12 @@
 // only the proxy's own identity and forwarding values arrive.
 
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { normalizeRequestTarget } from '../../src/target/normalize-path.js';
-import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
-import { accessToken, exchange, folded, http11, IDENTITY_HEADERS, jsonOf, OPERATOR_IDENTITY, type HeaderList } from './support.js';
+import { FORWARDING_ENGINES, OPERATOR_IDENTITY, usingEngine } from '../helpers/fixtures.js';
+import { testProxyForSuite } from '../helpers/lifecycle.js';
+import { accessToken } from '../helpers/oauth.js';
+import { exchange, folded, http11, IDENTITY_HEADERS, jsonOf, type HeaderList } from './support.js';
 
 const RUNS = 120;
 
@@ -62,21 +64,12 @@ const headerSet = fc.record({
   authenticated: fc.boolean(),
 });
 
-describe.each(['http-proxy', 'undici'] as const)('through the running proxy (engine %s)', (engine) => {
-  let t: TestProxy;
+describe.each(FORWARDING_ENGINES)('through the running proxy (engine %s)', (engine) => {
+  const t = testProxyForSuite({ edit: usingEngine(engine) });
   let token: string;
 
   beforeAll(async () => {
-    t = await startTestProxy({
-      edit(config) {
-        (config['upstream'] as Record<string, unknown>)['engine'] = engine;
-      },
-    });
-    token = await accessToken(t);
-  });
-
-  afterAll(async () => {
-    await t.close();
+    token = await accessToken(t.url);
   });
 
   it('forwards exactly the normalised target, and nothing that was refused', async () => {

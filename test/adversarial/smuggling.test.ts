@@ -4,38 +4,34 @@
 // authenticated path, so a framing mistake would show up as a request the upstream recorded but nobody authorised.
 
 import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECRETS } from '../fixtures/secrets.js';
 import { startRawUpstream, type RawUpstream } from '../helpers/echo-upstream.js';
-import { startTestProxy, withPcr, type TestProxy } from '../helpers/proxy.js';
+import { FORWARDING_ENGINES, usingEngine, withPcr, type ForwardingEngine } from '../helpers/fixtures.js';
+import { testProxyForSuite } from '../helpers/lifecycle.js';
+import { accessToken } from '../helpers/oauth.js';
 import { rawRequest } from '../helpers/raw-http.js';
-import { accessToken, exchange, http11, jsonOf, openConnection, sleep, within, type HeaderList } from './support.js';
-
-const ENGINES = ['http-proxy', 'undici'] as const;
+import { openConnection, within } from '../helpers/sockets.js';
+import { exchange, http11, jsonOf, type HeaderList } from './support.js';
 
 const SMUGGLED = 'GET /api/smuggled HTTP/1.1\r\nHost: portal.example\r\n\r\n';
 const chunked = (body: string): string => `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
 const SETTLE = { settleMs: 50 };
 
-function proxyOptions(engine: (typeof ENGINES)[number], extra: (config: Record<string, unknown>) => void = () => {}) {
+function proxyOptions(engine: ForwardingEngine) {
   return withPcr((config) => {
     (config['routes'] as unknown[]).push({ id: 'public-docs', path: '/docs/**', public: true });
-    (config['upstream'] as Record<string, unknown>)['engine'] = engine;
-    extra(config);
+    usingEngine(engine)(config);
   });
 }
 
-describe.each(ENGINES)('engine %s', (engine) => {
-  let t: TestProxy;
+describe.each(FORWARDING_ENGINES)('engine %s', (engine) => {
+  const t = testProxyForSuite(proxyOptions(engine));
   let bearer: HeaderList;
 
   beforeAll(async () => {
-    t = await startTestProxy(proxyOptions(engine));
-    bearer = [['Authorization', `Bearer ${await accessToken(t)}`]];
-  });
-
-  afterAll(async () => {
-    await t.close();
+    bearer = [['Authorization', `Bearer ${await accessToken(t.url)}`]];
   });
 
   /** Refused with 400 and nothing upstream, or forwarded once with the body intact: never a second request. */
@@ -260,7 +256,7 @@ describe.each(ENGINES)('engine %s', (engine) => {
   });
 });
 
-describe.each(ENGINES)('an upstream answering with invalid HTTP (engine %s)', (engine) => {
+describe.each(FORWARDING_ENGINES)('an upstream answering with invalid HTTP (engine %s)', (engine) => {
   // Broken before the body: nothing has been relayed yet, so the client gets a clean 502.
   const answers: Record<string, string> = {
     'a garbage status line': 'HELLO WORLD\r\n\r\n',
@@ -284,7 +280,6 @@ describe.each(ENGINES)('an upstream answering with invalid HTTP (engine %s)', (e
   const names = [...Object.keys(answers), ...Object.keys(bodyAnswers)];
   const all: Record<string, string> = { ...answers, ...bodyAnswers };
   let raw: RawUpstream;
-  let t: TestProxy;
 
   beforeAll(async () => {
     raw = await startRawUpstream((socket: Socket) => {
@@ -299,17 +294,17 @@ describe.each(ENGINES)('an upstream answering with invalid HTTP (engine %s)', (e
         else socket.end(all[names[Number(index)]!]!, 'latin1');
       });
     });
-    t = await startTestProxy({
-      edit(config) {
-        config['upstream'] = { url: raw.url, timeout: '2s', connectTimeout: '1s', engine };
-      },
-    });
   });
 
   afterAll(async () => {
-    await t.close();
     await raw.close();
   });
+
+  const t = testProxyForSuite(() => ({
+    edit(config) {
+      config['upstream'] = { url: raw.url, timeout: '2s', connectTimeout: '1s', engine };
+    },
+  }));
 
   async function expectStillServing(): Promise<void> {
     const next = await rawRequest(t.port, http11('GET', '/docs/ok'), { timeoutMs: 3000 });

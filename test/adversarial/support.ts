@@ -1,16 +1,12 @@
-// Shared pieces of the adversarial suite: requests as exact bytes, what the recording upstream saw because of them,
-// tokens signed with the proxy's own test key so that only the attacked property is wrong, and what counts as a leak.
+// Pieces of the adversarial suite alone: requests as exact bytes and what the recording upstream saw because of
+// them, the suite's stricter idea of a leak, and how legacy backends fold header names together.
 
 import { DEFAULT_IDENTITY_HEADERS } from '../../src/demo/backend.js';
-import { createSign } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
-import { importPKCS8, SignJWT, type JWTPayload } from 'jose';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
 import type { RecordedRequest } from '../helpers/echo-upstream.js';
-import { login, SIGNING_KEY_PEM, type TestProxy } from '../helpers/proxy.js';
+import type { TestProxy } from '../helpers/proxy.js';
 import { rawRequest, type RawResponse } from '../helpers/raw-http.js';
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export type HeaderList = ReadonlyArray<readonly [string, string]>;
 
@@ -49,36 +45,6 @@ export function jsonOf(response: RawResponse): Record<string, unknown> | undefin
   }
 }
 
-/** A fresh access token of the demo operator. */
-export async function accessToken(t: TestProxy): Promise<string> {
-  const answer = await login(t.url);
-  expect(answer.status).toBe(200);
-  return answer.body['access_token'] as string;
-}
-
-export function decodePart(token: string, index: 0 | 1): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[index]!, 'base64url').toString('utf8')) as Record<string, unknown>;
-}
-
-export function b64url(value: unknown): string {
-  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8').toString('base64url');
-}
-
-let testKey: ReturnType<typeof importPKCS8> | null = null;
-
-/** Signs with the proxy's own key (kid test-key-1, RS256, typ at+jwt unless the header says otherwise). */
-export async function signWithTestKey(claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
-  testKey ??= importPKCS8(SIGNING_KEY_PEM, 'RS256');
-  return new SignJWT(claims as JWTPayload).setProtectedHeader({ alg: 'RS256', kid: 'test-key-1', typ: 'at+jwt', ...header }).sign(await testKey);
-}
-
-/** The signing input of a token and an RS256 signature over it by the test key, for headers jose refuses to write. */
-export function signRaw(header: Record<string, unknown>, claims: Record<string, unknown>): string {
-  const input = `${b64url(header)}.${b64url(claims)}`;
-  const signature = createSign('sha256').update(input).sign(SIGNING_KEY_PEM).toString('base64url');
-  return `${input}.${signature}`;
-}
-
 // Stack frames, source paths, and the messages of the libraries underneath (with the addresses they carry).
 const LEAK_PATTERNS: readonly RegExp[] = [
   /\bat \S+ \(/,
@@ -95,60 +61,8 @@ export function expectNoInternals(text: string, what = 'answer'): void {
   for (const pattern of LEAK_PATTERNS) expect(text, `${what} leaks internals (${pattern}): ${text.slice(0, 300)}`).not.toMatch(pattern);
 }
 
-/** A connection that records what the server sends and when it closes; for timing-based tests. */
-export interface Watched {
-  socket: Socket;
-  received(): string;
-  closed: Promise<void>;
-  isClosed(): boolean;
-}
-
-export function openConnection(port: number, options: { allowHalfOpen?: boolean } = {}): Promise<Watched> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: options.allowHalfOpen ?? false });
-    let data = '';
-    let closed = false;
-    const closedPromise = new Promise<void>((done) =>
-      socket.once('close', () => {
-        closed = true;
-        done();
-      }),
-    );
-    socket.on('data', (chunk: Buffer) => (data += chunk.toString('latin1')));
-    socket.once('connect', () => {
-      socket.off('error', reject);
-      socket.on('error', () => {});
-      resolve({ socket, received: () => data, closed: closedPromise, isClosed: () => closed });
-    });
-    socket.once('error', reject);
-  });
-}
-
-export async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Identity header names the proxy sets (config defaults), lower-case: the demo backend's list. */
 export const IDENTITY_HEADERS = DEFAULT_IDENTITY_HEADERS;
-
-/** What the proxy sets for the demo operator's bearer token. */
-export const OPERATOR_IDENTITY: Readonly<Record<string, string>> = {
-  'x-portcullis-auth': 'oauth',
-  'x-portcullis-user': 'my-operator',
-  'x-portcullis-client-id': 'public-api',
-  'x-portcullis-scope': 'public-api',
-  'x-portcullis-teams': 'service-desk,network',
-  'x-portcullis-organizations': 'acme',
-  'x-portcullis-features': 'tickets,dashboard',
-};
 
 /** Lower-case, '_' and '.' folded to '-': how legacy backends (CGI, PHP, IIS) see a header name. */
 export function folded(name: string): string {

@@ -2,17 +2,17 @@
 // parameters, scope escalation, refresh tokens replayed, raced or presented by another client, and bodies built
 // to hurt the parser. Brute-force protection is off here so that deliberate failures do not turn into 429s.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashSecret } from '../../src/secrets/hash.js';
 import { SECRETS } from '../fixtures/secrets.js';
-import { basicAuth, login, startTestProxy, tokenRequest, type TestProxy, type TokenAnswer } from '../helpers/proxy.js';
+import { withoutBruteForce } from '../helpers/fixtures.js';
+import { testProxyForSuite } from '../helpers/lifecycle.js';
+import { basicAuth, login, tokenRequest, type TokenAnswer } from '../helpers/oauth.js';
 import { exchange, expectNoInternals, http11, jsonOf } from './support.js';
 
 /** Secrets that a naive Basic parser or form decoder reads as something else. */
 const COLON_SECRET = 'p:ss:w%rd+1';
 const ESCAPE_SECRET = 'a:b%41c';
-
-let t: TestProxy;
 
 function withClients(config: Record<string, unknown>, hashes: { colon: string; escape: string }): void {
   const oauth = config['oauth'] as { clients: Array<Record<string, unknown>> };
@@ -20,16 +20,12 @@ function withClients(config: Record<string, unknown>, hashes: { colon: string; e
     { id: 'colon-client', secret: hashes.colon, accessTokenTtl: '1h', refreshTokenTtl: '8h', grants: ['password', 'refresh_token'] },
     { id: 'escape-client', secret: hashes.escape, accessTokenTtl: '1h', refreshTokenTtl: '8h', grants: ['password', 'refresh_token'] },
   );
-  config['protection'] = { bruteForce: { enabled: false } };
+  withoutBruteForce(config);
 }
 
-beforeAll(async () => {
+const t = testProxyForSuite(async () => {
   const hashes = { colon: await hashSecret(COLON_SECRET), escape: await hashSecret(ESCAPE_SECRET) };
-  t = await startTestProxy({ edit: (config) => withClients(config, hashes) });
-});
-
-afterAll(async () => {
-  await t.close();
+  return { edit: (config: Record<string, unknown>) => withClients(config, hashes) };
 });
 
 const PASSWORD_GRANT = { grant_type: 'password', scope: 'public-api', username: 'my-operator', password: SECRETS.operatorPassword };
@@ -252,20 +248,12 @@ describe('hostile bodies', () => {
 });
 
 describe('100k fields with the body limit raised to its maximum', () => {
-  let big: TestProxy;
-
-  beforeAll(async () => {
-    big = await startTestProxy({
-      upstream: t.upstream,
-      edit(config) {
-        config['listen'] = { ...(config['listen'] as object), maxOwnBodyBytes: 1_048_576 };
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await big.close();
-  });
+  const big = testProxyForSuite(() => ({
+    upstream: t.upstream,
+    edit(config) {
+      config['listen'] = { ...(config['listen'] as object), maxOwnBodyBytes: 1_048_576 };
+    },
+  }));
 
   it.each([
     ['distinct names', Array.from({ length: 100_000 }, (_v, i) => `f${i}=1`).join('&')],

@@ -1,8 +1,8 @@
 // Which address brute-force protection counts behind chains of trusted proxies.
 
 import { describe, expect, it } from 'vitest';
-import { clientAddress } from '../../src/rewrite/sanitize-headers.js';
-import { compileTrustedPeers } from '../../src/pipeline/runtime.js';
+import { clientAddress } from '../../src/rewrite/forwarded-headers.js';
+import { compileTrustedPeers } from '../../src/listener/trusted-peers.js';
 
 describe('clientAddress behind trusted proxies', () => {
   const isTrusted = compileTrustedPeers(['10.0.0.0/8', '192.0.2.7']);

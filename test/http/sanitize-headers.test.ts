@@ -3,15 +3,8 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import {
-  HOP_BY_HOP_HEADERS,
-  SPOOFABLE_ROUTING_HEADERS,
-  canonicalHeaderName,
-  clientAddress,
-  compileHeaderPolicy,
-  forwardedHeaders,
-  sanitizeRequestHeaders,
-} from '../../src/rewrite/sanitize-headers.js';
+import { clientAddress, forwardedHeaders } from '../../src/rewrite/forwarded-headers.js';
+import { HOP_BY_HOP_HEADERS, SPOOFABLE_ROUTING_HEADERS, canonicalHeaderName, compileHeaderPolicy, sanitizeRequestHeaders } from '../../src/rewrite/sanitize-headers.js';
 
 const policy = compileHeaderPolicy({
   ownedNames: ['X-Remote-User', 'x-auth-subject', 'pcr_user'],

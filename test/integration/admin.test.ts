@@ -1,10 +1,15 @@
 // The admin API on its own listener: its authentication, that the public listener never serves it, the key, user,
 // session and token-family listings, and that every revocation it makes bites on the very next proxied request.
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { SECRETS } from '../fixtures/secrets.js';
 import type { RecordedRequest } from '../helpers/echo-upstream.js';
-import { PCR_ENV, basicAuth, login, startTestProxy, tokenRequest, withPcr, type TestProxy } from '../helpers/proxy.js';
+import { PCR_ENV, withPcr } from '../helpers/fixtures.js';
+import { send, type Reply } from '../helpers/http.js';
+import { claimsOf } from '../helpers/jwt.js';
+import { resetBeforeEachTest, testProxyForSuite } from '../helpers/lifecycle.js';
+import { bearerGet, login, refreshGrant } from '../helpers/oauth.js';
+import { pcrCall, pcrLogin } from '../helpers/pcr.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
 const RW: string = SECRETS.rwKey;
@@ -24,30 +29,7 @@ const PLAIN_SECRETS = [
   SECRETS.adminToken,
 ];
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: any;
-}
-
-async function send(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
-  const res = await fetch(url, { method: init.method ?? 'GET', headers: init.headers ?? {}, ...(init.body !== undefined ? { body: init.body } : {}) });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
-
-function claims(token: string): Record<string, any> {
-  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, any>;
-}
-
-let t: TestProxy;
+const t = testProxyForSuite(withPcr());
 /** Every token issued in this file. */
 const tokens: string[] = [];
 
@@ -72,16 +54,15 @@ function expectNothingLeakedUpstream(requests: readonly RecordedRequest[]): void
   }
 }
 
-async function pcrLogin(key = RW, user = 'api-user'): Promise<{ token: string; sid: string }> {
-  const reply = await send(`${t.url}/api/${key}/authlogin.json`, { method: 'POST', headers: { 'PCR-AUTH-USERNAME': user, 'PCR-AUTH-PASSWORD': SECRETS.apiUserPassword } });
-  expect(reply.status).toBe(200);
-  const token = reply.json.token as string;
+/** A PCR session of `user` on `key`, with its id. */
+async function openSession(key = RW, user = 'api-user'): Promise<{ token: string; sid: string }> {
+  const token = await pcrLogin(t.url, key, user);
   tokens.push(token);
-  return { token, sid: claims(token)['sid'] as string };
+  return { token, sid: claimsOf(token)['sid'] as string };
 }
 
 function pcrUse(key: string, token: string): Promise<Reply> {
-  return send(`${t.url}/api/${key}/servicedesk.json`, { headers: { 'PCR-AUTH-TOKEN': token } });
+  return pcrCall(t.url, key, token);
 }
 
 async function oauthLogin(): Promise<{ access: string; refresh: string; family: string; jti: string }> {
@@ -90,30 +71,20 @@ async function oauthLogin(): Promise<{ access: string; refresh: string; family: 
   const access = answer.body['access_token'] as string;
   const refresh = answer.body['refresh_token'] as string;
   tokens.push(access, refresh);
-  return { access, refresh, family: claims(access)['fid'] as string, jti: claims(access)['jti'] as string };
+  return { access, refresh, family: claimsOf(access)['fid'] as string, jti: claimsOf(access)['jti'] as string };
 }
 
 function bearerUse(access: string): Promise<Reply> {
-  return send(`${t.url}/api/dashboard`, { headers: { authorization: `Bearer ${access}` } });
+  return bearerGet(t.url, access, '/api/dashboard');
 }
 
 async function refresh(refreshToken: string) {
-  const answer = await tokenRequest(t.url, { grant_type: 'refresh_token', refresh_token: refreshToken }, { authorization: basicAuth('public-api', SECRETS.clientSecret) });
+  const answer = await refreshGrant(t.url, refreshToken);
   if (typeof answer.body['refresh_token'] === 'string') tokens.push(answer.body['refresh_token'], answer.body['access_token'] as string);
   return answer;
 }
 
-beforeAll(async () => {
-  t = await startTestProxy(withPcr());
-});
-
-afterAll(async () => {
-  await t.close();
-});
-
-beforeEach(() => {
-  t.upstream.reset();
-});
+resetBeforeEachTest(t);
 
 afterEach(() => {
   expectNothingLeakedUpstream(t.upstream.requests);
@@ -211,9 +182,9 @@ describe('listings', () => {
 
   it('GET /admin/sessions filters by key and by user and shows issue time, last activity and expiry', async () => {
     const loggedInAt = t.clock.now();
-    const rw = await pcrLogin(RW, 'api-user');
-    const short = await pcrLogin(SHORT, 'api-user');
-    const other = await pcrLogin(RW, 'expiring-user');
+    const rw = await openSession(RW, 'api-user');
+    const short = await openSession(SHORT, 'api-user');
+    const other = await openSession(RW, 'expiring-user');
     t.clock.advance(10_000);
     expect((await pcrUse(RW, rw.token)).status).toBe(200);
 
@@ -262,8 +233,8 @@ describe('listings', () => {
 
 describe('ending PCR sessions', () => {
   it('DELETE /admin/sessions/:id: the token is refused on the very next request, though verified and cached before', async () => {
-    const target = await pcrLogin();
-    const bystander = await pcrLogin();
+    const target = await openSession();
+    const bystander = await openSession();
     expect((await pcrUse(RW, target.token)).status).toBe(200);
     expect((await pcrUse(RW, target.token)).status).toBe(200);
 
@@ -281,9 +252,9 @@ describe('ending PCR sessions', () => {
   });
 
   it('DELETE /admin/sessions?keyId=demo-rw: every user of that key must log in again; other keys are untouched', async () => {
-    const first = await pcrLogin(RW, 'api-user');
-    const second = await pcrLogin(RW, 'expiring-user');
-    const otherKey = await pcrLogin(SHORT, 'api-user');
+    const first = await openSession(RW, 'api-user');
+    const second = await openSession(RW, 'expiring-user');
+    const otherKey = await openSession(SHORT, 'api-user');
     for (const [key, s] of [[RW, first], [RW, second], [SHORT, otherKey]] as const) expect((await pcrUse(key, s.token)).status).toBe(200);
 
     const reply = await admin('DELETE', '/admin/sessions?keyId=demo-rw');
@@ -296,21 +267,21 @@ describe('ending PCR sessions', () => {
     expect((await admin('GET', '/admin/sessions?keyId=demo-rw')).json.sessions).toEqual([]);
 
     // Revocation ends sessions, not the user's access to the key.
-    const again = await pcrLogin(RW, 'api-user');
+    const again = await openSession(RW, 'api-user');
     expect((await pcrUse(RW, again.token)).status).toBe(200);
   });
 
   it('DELETE /admin/sessions without a filter ends nothing', async () => {
-    const s = await pcrLogin();
+    const s = await openSession();
     const reply = await admin('DELETE', '/admin/sessions');
     expect(reply.status).toBe(400);
     expect((await pcrUse(RW, s.token)).status).toBe(200);
   });
 
   it("DELETE /admin/users/api-user/sessions ends that user's sessions on every key and no one else's", async () => {
-    const rw = await pcrLogin(RW, 'api-user');
-    const short = await pcrLogin(SHORT, 'api-user');
-    const other = await pcrLogin(RW, 'expiring-user');
+    const rw = await openSession(RW, 'api-user');
+    const short = await openSession(SHORT, 'api-user');
+    const other = await openSession(RW, 'expiring-user');
     expect((await pcrUse(RW, rw.token)).status).toBe(200);
     expect((await pcrUse(SHORT, short.token)).status).toBe(200);
 
@@ -325,8 +296,8 @@ describe('ending PCR sessions', () => {
   });
 
   it('POST /admin/revoke with a PCR session token ends that session', async () => {
-    const s = await pcrLogin();
-    const bystander = await pcrLogin();
+    const s = await openSession();
+    const bystander = await openSession();
     expect((await pcrUse(RW, s.token)).status).toBe(200);
     const reply = await admin('POST', '/admin/revoke', { token: s.token });
     expect(reply.status).toBe(200);

@@ -1,15 +1,19 @@
 // Bearer access to protected routes (RFC 6750): what the upstream receives for a good token, and every way a
 // token or Authorization header is refused, with nothing reaching the upstream on a refusal.
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHmac, createPublicKey, sign } from 'node:crypto';
 import { SignJWT, decodeJwt } from 'jose';
 import { generateSigningKey } from '../../src/tokens/keyring.js';
-import { FROZEN_EPOCH, SIGNING_KEY_PEM, baseConfig, loadTestConfig, login, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { OPERATOR_IDENTITY, SIGNING_KEY_PEM, baseConfig, loadTestConfig } from '../helpers/fixtures.js';
+import { send, type Reply } from '../helpers/http.js';
+import { accessClaims, b64url, signWithTestKey } from '../helpers/jwt.js';
+import { resetBeforeEachTest, testProxyForSuite } from '../helpers/lifecycle.js';
+import { accessToken } from '../helpers/oauth.js';
 import { rawRequest, type RawResponse } from '../helpers/raw-http.js';
-import { accessClaims, b64url, expectErrorBody, send, signWithTestKey, type Reply } from './http-support.js';
+import { expectErrorBody } from './error-answers.js';
 
-let t: TestProxy;
+const t = testProxyForSuite();
 /** Upstream requests before the test's refusals; a refusal must not add any. */
 let forwardedBefore = 0;
 /** A grant the store knows: hand-made tokens name it, so only the claim or header under test is wrong. */
@@ -21,12 +25,6 @@ function claims(overrides: Record<string, unknown> = {}): Record<string, unknown
 
 async function forged(overrides: Record<string, unknown> = {}, header: Record<string, unknown> = {}): Promise<string> {
   return `Bearer ${await signWithTestKey(claims(overrides), header)}`;
-}
-
-async function accessToken(): Promise<string> {
-  const answer = await login(t.url);
-  expect(answer.status).toBe(200);
-  return answer.body['access_token'] as string;
 }
 
 function api(authorization?: string, path = '/api/dashboard'): Promise<Reply> {
@@ -50,23 +48,18 @@ function expectNothingForwarded(): void {
 }
 
 beforeAll(async () => {
-  t = await startTestProxy();
-  family = decodeJwt(await accessToken())['fid'] as string;
+  family = decodeJwt(await accessToken(t.url))['fid'] as string;
 });
 
-afterAll(async () => {
-  await t.close();
-});
+resetBeforeEachTest(t, { clock: true });
 
 beforeEach(() => {
-  t.clock.set(FROZEN_EPOCH);
-  t.upstream.reset();
   forwardedBefore = 0;
 });
 
 describe('a valid access token', () => {
   it('is forwarded with trusted identity headers and without the credential', async () => {
-    const token = await accessToken();
+    const token = await accessToken(t.url);
     const reply = await send(`${t.url}/api/dashboard`, {
       headers: { authorization: `Bearer ${token}`, 'cache-control': 'no-cache', 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' },
     });
@@ -77,16 +70,7 @@ describe('a valid access token', () => {
     expect(seen.url).toBe('/api/dashboard');
     expect(seen.headers['authorization']).toBeUndefined();
     expect(seen.rawHeaders.join('\n')).not.toContain(token);
-    expect(seen.headers).toMatchObject({
-      'x-portcullis-auth': 'oauth',
-      'x-portcullis-user': 'my-operator',
-      'x-portcullis-client-id': 'public-api',
-      'x-portcullis-scope': 'public-api',
-      'x-portcullis-teams': 'service-desk,network',
-      'x-portcullis-organizations': 'acme',
-      'x-portcullis-features': 'tickets,dashboard',
-      'cache-control': 'no-cache',
-    });
+    expect(seen.headers).toMatchObject({ ...OPERATOR_IDENTITY, 'cache-control': 'no-cache' });
     // The client's forwarding headers are replaced, not appended to: it is not a trusted proxy.
     expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
     expect(seen.headers['x-forwarded-proto']).toBe('http');
@@ -95,14 +79,14 @@ describe('a valid access token', () => {
   });
 
   it('is accepted whatever the case of the scheme', async () => {
-    const token = await accessToken();
+    const token = await accessToken(t.url);
     for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) {
       expect((await api(`${scheme} ${token}`)).status, scheme).toBe(200);
     }
   });
 
   it('is cached once verified: later requests with it succeed from the cache', async () => {
-    const token = await accessToken();
+    const token = await accessToken(t.url);
     expect((await api(`Bearer ${token}`)).status).toBe(200);
     const hits = t.proxy.runtime.accessTokens.cache.hits;
     expect((await api(`Bearer ${token}`)).status).toBe(200);
@@ -110,8 +94,8 @@ describe('a valid access token', () => {
   });
 
   it('works until the second before exp, then is refused with token_expired', async () => {
-    const used = await accessToken();
-    const unused = await accessToken();
+    const used = await accessToken(t.url);
+    const unused = await accessToken(t.url);
     t.clock.advance(3600_000 - 1000);
     expect((await api(`Bearer ${used}`)).status).toBe(200);
     forwardedBefore = t.upstream.requests.length;
@@ -133,7 +117,7 @@ describe('requests without a usable Authorization header', () => {
   });
 
   it('answers a malformed Bearer header with 400 invalid_request', async () => {
-    const token = await accessToken();
+    const token = await accessToken(t.url);
     for (const header of ['Bearer', 'Bearer ', 'Bearer a b', `Bearer ${token} extra`, `Bearer\t${token}`, 'Bearer "quoted"']) {
       const reply = await raw([`Authorization: ${header}`]);
       expect(reply.status, JSON.stringify(header)).toBe(400);
@@ -143,7 +127,7 @@ describe('requests without a usable Authorization header', () => {
   });
 
   it('answers two Authorization headers with 400, even when both hold the valid token', async () => {
-    const token = await accessToken();
+    const token = await accessToken(t.url);
     const reply = await raw([`Authorization: Bearer ${token}`, `Authorization: Bearer ${token}`]);
     expect(reply.status).toBe(400);
     expectErrorBody(JSON.parse(reply.body), 'invalid_request');
@@ -265,7 +249,7 @@ describe('operators changed by a reload', () => {
   });
 
   it('refuses tokens of an operator whose API access was turned off or who was removed', async () => {
-    const token = await accessToken();
+    const token = await accessToken(t.url);
     expect((await api(`Bearer ${token}`)).status).toBe(200);
     forwardedBefore = t.upstream.requests.length;
 

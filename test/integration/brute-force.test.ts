@@ -3,49 +3,34 @@
 // address is counted when a client sends X-Forwarded-For with or without a trusted proxy in front.
 
 import { randomInt } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { SECRETS } from '../fixtures/secrets.js';
-import { basicAuth, login, startTestProxy, tokenRequest, withPcr, type TestProxy, type TokenAnswer } from '../helpers/proxy.js';
+import { withPcr } from '../helpers/fixtures.js';
+import type { Reply } from '../helpers/http.js';
+import { testProxyForSuite } from '../helpers/lifecycle.js';
+import { basicAuth, DEMO_CLIENT_AUTH, login, tokenRequest, type TokenAnswer } from '../helpers/oauth.js';
+import { pcrLoginRequest } from '../helpers/pcr.js';
 
 const WINDOW_MS = 60_000;
 const PASSWORD = SECRETS.operatorPassword;
-const CLIENT = { authorization: basicAuth('public-api', SECRETS.clientSecret) };
 
 function thresholds(config: Record<string, unknown>): void {
   config['protection'] = { bruteForce: { maxFailuresPerUser: 3, maxFailuresPerAddress: 10, window: '1m' } };
 }
 
 function passwordGrant(url: string, username: string, password: string, headers: Record<string, string> = {}): Promise<TokenAnswer> {
-  return tokenRequest(url, { grant_type: 'password', scope: 'public-api', username, password }, { ...CLIENT, ...headers });
+  return tokenRequest(url, { grant_type: 'password', scope: 'public-api', username, password }, { ...DEMO_CLIENT_AUTH, ...headers });
 }
 
 function randomAddress(): string {
   return `198.51.100.${randomInt(1, 255)}`;
 }
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
+function pcrLogin(url: string, output: string, username: string, password: string): Promise<Reply> {
+  return pcrLoginRequest(url, SECRETS.rwKey, username, { password, output });
 }
 
-async function pcrLogin(url: string, output: string, username: string, password: string): Promise<Reply> {
-  const res = await fetch(`${url}/api/${SECRETS.rwKey}/authlogin.${output}`, {
-    method: 'POST',
-    headers: { 'PCR-AUTH-USERNAME': username, 'PCR-AUTH-PASSWORD': password },
-  });
-  return { status: res.status, headers: res.headers, text: await res.text() };
-}
-
-let t: TestProxy;
-
-beforeAll(async () => {
-  t = await startTestProxy(withPcr(thresholds));
-});
-
-afterAll(async () => {
-  await t.close();
-});
+const t = testProxyForSuite(withPcr(thresholds));
 
 // Every test starts with forgotten counters: the address counter is shared by all of them (same loopback peer).
 beforeEach(() => {
@@ -211,19 +196,11 @@ describe('PCR header login', () => {
 });
 
 describe('behind a trusted proxy', () => {
-  let trusted: TestProxy;
-
-  beforeAll(async () => {
-    trusted = await startTestProxy({
-      edit(config) {
-        thresholds(config);
-        config['listen'] = { ...(config['listen'] as object), trustedProxies: ['127.0.0.1'] };
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await trusted.close();
+  const trusted = testProxyForSuite({
+    edit(config) {
+      thresholds(config);
+      config['listen'] = { ...(config['listen'] as object), trustedProxies: ['127.0.0.1'] };
+    },
   });
 
   it('counts the X-Forwarded-For address: different client addresses have separate counters', async () => {

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SECRETS } from '../fixtures/secrets.js';
 import { startCli, writeCliConfig, type CliProcess } from '../helpers/cli-process.js';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/echo-upstream.js';
-import { basicAuth } from '../helpers/proxy.js';
+import { basicAuth } from '../helpers/oauth.js';
 import { flushKeyPrefix, sharedRedisUrl, uniqueKeyPrefix } from '../helpers/redis.js';
 
 const sharedRedis = sharedRedisUrl();

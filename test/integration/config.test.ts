@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfigFile, loadConfigText, resolveConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/config/load.js';
+import { loadConfigFile, loadConfigText, resolveConfig } from '../../src/config-loader.js';
 import { parseSecretHash, verifySecret } from '../../src/secrets/hash.js';
 import { SECRETS } from '../fixtures/secrets.js';
 

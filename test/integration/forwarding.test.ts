@@ -2,28 +2,23 @@
 // client leaves, header hygiene (credentials, spoofed identity, hop-by-hop), path canonicalisation before any rule,
 // and the proxy's own health, public-route, 404 and 405 answers.
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { canonicalHeaderName } from '../../src/rewrite/sanitize-headers.js';
 import { SECRETS } from '../fixtures/secrets.js';
 import type { RecordedRequest } from '../helpers/echo-upstream.js';
-import { FROZEN_EPOCH, login, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { FORWARDING_ENGINES, OPERATOR_IDENTITY, usingEngine } from '../helpers/fixtures.js';
+import { send } from '../helpers/http.js';
+import { resetBeforeEachTest, testProxyForSuite } from '../helpers/lifecycle.js';
+import { accessToken, login } from '../helpers/oauth.js';
+import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { rawRequest } from '../helpers/raw-http.js';
-import { closedPort, expectErrorBody, expectNoInternals, send } from './http-support.js';
+import { freePort } from '../setup/global-redis.js';
+import { expectErrorBody, expectNoInternals } from './error-answers.js';
 
-let t: TestProxy;
+const t = testProxyForSuite();
 let token: string;
-
-const IDENTITY = {
-  'x-portcullis-auth': 'oauth',
-  'x-portcullis-user': 'my-operator',
-  'x-portcullis-client-id': 'public-api',
-  'x-portcullis-scope': 'public-api',
-  'x-portcullis-teams': 'service-desk,network',
-  'x-portcullis-organizations': 'acme',
-  'x-portcullis-features': 'tickets,dashboard',
-};
 
 function rawGet(path: string, headerLines: string[] = []) {
   return rawRequest(t.port, `GET ${path} HTTP/1.1\r\nHost: portal\r\n${headerLines.map((l) => `${l}\r\n`).join('')}Connection: close\r\n\r\n`);
@@ -52,54 +47,33 @@ function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Prom
 }
 
 beforeAll(async () => {
-  t = await startTestProxy();
   const answer = await login(t.url);
   token = answer.body['access_token'] as string;
 });
 
-afterAll(async () => {
-  await t.close();
-});
+resetBeforeEachTest(t, { clock: true });
 
-beforeEach(() => {
-  t.clock.set(FROZEN_EPOCH);
-  t.upstream.reset();
-});
-
-const ENGINES = ['http-proxy', 'undici'] as const;
-
-describe.each(ENGINES)('forwarding engine %s', (engine) => {
-  let e: TestProxy;
+describe.each(FORWARDING_ENGINES)('forwarding engine %s', (engine) => {
+  const useEngine = usingEngine(engine);
   let bearer: string;
 
-  function useEngine(config: Record<string, unknown>): void {
-    (config['upstream'] as Record<string, unknown>)['engine'] = engine;
+  async function tokenFor(proxy: TestProxy): Promise<string> {
+    return `Bearer ${await accessToken(proxy.url)}`;
   }
 
-  async function tokenFor(proxy: TestProxy): Promise<string> {
-    const answer = await login(proxy.url);
-    expect(answer.status).toBe(200);
-    return `Bearer ${answer.body['access_token'] as string}`;
-  }
+  const e = testProxyForSuite({
+    edit(config) {
+      useEngine(config);
+      // Far beyond how long cancellation may take, so a closed upstream request can only mean the client left.
+      (config['upstream'] as Record<string, unknown>)['timeout'] = '10s';
+    },
+  });
 
   beforeAll(async () => {
-    e = await startTestProxy({
-      edit(config) {
-        useEngine(config);
-        // Far beyond how long cancellation may take, so a closed upstream request can only mean the client left.
-        (config['upstream'] as Record<string, unknown>)['timeout'] = '10s';
-      },
-    });
     bearer = await tokenFor(e);
   });
 
-  afterAll(async () => {
-    await e.close();
-  });
-
-  beforeEach(() => {
-    e.upstream.reset();
-  });
+  resetBeforeEachTest(e);
 
   it('streams a 1 MiB request body to the upstream intact', async () => {
     const body = randomBytes(1024 * 1024);
@@ -166,7 +140,8 @@ describe.each(ENGINES)('forwarding engine %s', (engine) => {
   });
 
   it('answers 502 JSON when the upstream cannot be reached', async () => {
-    const port = await closedPort();
+    // Taken and released again: nothing listens there, so connecting is refused.
+    const port = await freePort();
     const down = await startTestProxy({
       edit(config) {
         useEngine(config);
@@ -240,8 +215,8 @@ describe('request headers', () => {
     ]);
     expect(reply.status).toBe(200);
     const seen = t.upstream.requests[0]!;
-    expect(Object.fromEntries(ownedHeadersSeen(seen).map(([n, v]) => [n.toLowerCase(), v]))).toEqual(IDENTITY);
-    expect(ownedHeadersSeen(seen)).toHaveLength(Object.keys(IDENTITY).length);
+    expect(Object.fromEntries(ownedHeadersSeen(seen).map(([n, v]) => [n.toLowerCase(), v]))).toEqual(OPERATOR_IDENTITY);
+    expect(ownedHeadersSeen(seen)).toHaveLength(Object.keys(OPERATOR_IDENTITY).length);
     expect(seen.headers['x-request-id']).toBe('req-42');
   });
 
@@ -253,7 +228,7 @@ describe('request headers', () => {
     );
     expect(nominated.status).toBe(200);
     const seen = t.upstream.requests[0]!;
-    expect(Object.fromEntries(ownedHeadersSeen(seen).map(([n, v]) => [n.toLowerCase(), v]))).toEqual(IDENTITY);
+    expect(Object.fromEntries(ownedHeadersSeen(seen).map(([n, v]) => [n.toLowerCase(), v]))).toEqual(OPERATOR_IDENTITY);
     expect(seen.headers['authorization']).toBeUndefined();
   });
 

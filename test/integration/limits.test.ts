@@ -1,63 +1,31 @@
 // Listener limits against misbehaving clients, through the real proxy: slow headers, oversize headers, oversize
 // bodies on the token endpoint, the connection cap and the idle keep-alive timeout.
 
-import { connect, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
 import { SECRETS } from '../fixtures/secrets.js';
-import { basicAuth, login, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { testProxyForSuite } from '../helpers/lifecycle.js';
+import { basicAuth, login } from '../helpers/oauth.js';
 import { rawRequest } from '../helpers/raw-http.js';
+import { openConnection, within } from '../helpers/sockets.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A connected socket that collects what the server sends and notes when the server closes it. */
-interface Watched {
-  socket: Socket;
-  received: () => string;
-  closed: Promise<number>;
-}
-
-function open(port: number): Promise<Watched> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let data = '';
-    const started = Date.now();
-    const closed = new Promise<number>((done) => socket.once('close', () => done(Date.now() - started)));
-    socket.on('data', (chunk: Buffer) => (data += chunk.toString('latin1')));
-    socket.on('error', () => {});
-    socket.once('connect', () => resolve({ socket, received: () => data, closed }));
-    socket.once('error', reject);
-  });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  return Promise.race([promise, sleep(ms).then(() => 'timeout' as const)]);
-}
-
-let t: TestProxy;
-
-beforeAll(async () => {
-  t = await startTestProxy({
-    edit(config) {
-      config['listen'] = {
-        ...(config['listen'] as object),
-        headersTimeout: '1s',
-        requestTimeout: '5s',
-        keepAliveTimeout: '1s',
-        maxHeaderSize: 4096,
-        maxOwnBodyBytes: 2048,
-        maxConnections: 5,
-      };
-    },
-  });
-});
-
-afterAll(async () => {
-  await t.close();
+const t = testProxyForSuite({
+  edit(config) {
+    config['listen'] = {
+      ...(config['listen'] as object),
+      headersTimeout: '1s',
+      requestTimeout: '5s',
+      keepAliveTimeout: '1s',
+      maxHeaderSize: 4096,
+      maxOwnBodyBytes: 2048,
+      maxConnections: 5,
+    };
+  },
 });
 
 describe('slow and oversize requests', () => {
   it('headers sent byte by byte slower than headersTimeout are cut off', async () => {
-    const client = await open(t.port);
+    const client = await openConnection(t.port);
     const head = 'GET /docs/page HTTP/1.1\r\nHost: portal.example\r\nX-Slow: ' + 'a'.repeat(200) + '\r\n\r\n';
     let sent = 0;
     const drip = setInterval(() => {
@@ -65,7 +33,7 @@ describe('slow and oversize requests', () => {
       client.socket.write(head[sent++]!);
     }, 100);
     try {
-      const closedAfter = await withTimeout(client.closed, 4000);
+      const closedAfter = await within(client.closed, 4000);
       expect(closedAfter).not.toBe('timeout');
       expect(closedAfter as number).toBeLessThan(2500);
       expect(closedAfter as number).toBeGreaterThanOrEqual(900);
@@ -113,12 +81,12 @@ describe('slow and oversize requests', () => {
 
 describe('connections', () => {
   it('maxConnections: the 6th concurrent connection is closed while the first five still work', async () => {
-    const first = await Promise.all(Array.from({ length: 5 }, () => open(t.port)));
+    const first = await Promise.all(Array.from({ length: 5 }, () => openConnection(t.port)));
     // The server counts a connection once it has accepted it; give it that moment.
     await sleep(100);
-    const sixth = await open(t.port);
+    const sixth = await openConnection(t.port);
     try {
-      expect(await withTimeout(sixth.closed, 1000)).not.toBe('timeout');
+      expect(await within(sixth.closed, 1000)).not.toBe('timeout');
       expect(sixth.received()).toBe('');
       for (const [i, client] of first.entries()) {
         client.socket.write(`GET /docs/conn-${i} HTTP/1.1\r\nHost: portal.example\r\n\r\n`);
@@ -135,7 +103,7 @@ describe('connections', () => {
   });
 
   it('an idle keep-alive connection is closed after keepAliveTimeout', async () => {
-    const client = await open(t.port);
+    const client = await openConnection(t.port);
     try {
       // An answer of the proxy's own, so the Keep-Alive hint is the proxy's and not one relayed from the upstream.
       client.socket.write('GET /healthz HTTP/1.1\r\nHost: portal.example\r\n\r\n');
@@ -143,7 +111,7 @@ describe('connections', () => {
       expect(client.received()).toMatch(/^HTTP\/1\.1 200 /);
       expect(client.received()).toMatch(/\r\nkeep-alive: timeout=1\r\n/i);
       const answeredAt = Date.now();
-      expect(await withTimeout(client.closed, 3000)).not.toBe('timeout');
+      expect(await within(client.closed, 3000)).not.toBe('timeout');
       // Node keeps the socket about one second past the hint it sends, so the client is the one to close first.
       const idle = Date.now() - answeredAt + 200;
       expect(idle).toBeGreaterThanOrEqual(1000);

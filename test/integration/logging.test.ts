@@ -2,10 +2,14 @@
 // while each request line still says route, outcome, reason, status, latency and upstream status.
 
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { maskQuery } from '../../src/observability/request-log.js';
 import { SECRETS } from '../fixtures/secrets.js';
-import { PCR_ENV, basicAuth, baseConfig, loadTestConfig, login, startTestProxy, tokenRequest, withPcr, type TestProxy } from '../helpers/proxy.js';
+import { loadPcrConfig, PCR_ENV, withPcr } from '../helpers/fixtures.js';
+import { statusOf } from '../helpers/http.js';
+import { testProxyForSuite } from '../helpers/lifecycle.js';
+import { basicAuth, login, refreshGrant } from '../helpers/oauth.js';
+import { pcrLogin, pcrLoginHeaders } from '../helpers/pcr.js';
 
 interface LogLine {
   msg?: string;
@@ -23,14 +27,8 @@ interface LogLine {
 
 const random = (): string => randomBytes(12).toString('hex');
 
-async function send(t: TestProxy, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<number> {
-  const response = await fetch(t.url + path, { method: init.method ?? 'GET', headers: init.headers ?? {}, ...(init.body !== undefined ? { body: init.body } : {}) });
-  await response.arrayBuffer();
-  return response.status;
-}
-
 describe('log lines never carry credentials', () => {
-  let t: TestProxy;
+  const t = testProxyForSuite(withPcr());
   const secrets: string[] = [
     SECRETS.clientSecret,
     SECRETS.operatorPassword,
@@ -44,14 +42,6 @@ describe('log lines never carry credentials', () => {
     'my-operator',
     'api-user',
   ];
-
-  beforeAll(async () => {
-    t = await startTestProxy(withPcr());
-  });
-
-  afterAll(async () => {
-    await t.close();
-  });
 
   function lines(): LogLine[] {
     return t.logLines.map((line) => JSON.parse(line) as LogLine);
@@ -74,39 +64,31 @@ describe('log lines never carry credentials', () => {
     expect(granted.status).toBe(200);
     const accessToken = granted.body['access_token'] as string;
     const refreshToken = granted.body['refresh_token'] as string;
-    const refreshed = await tokenRequest(t.url, { grant_type: 'refresh_token', refresh_token: refreshToken }, { authorization: basicAuth('public-api', SECRETS.clientSecret) });
+    const refreshed = await refreshGrant(t.url, refreshToken);
     expect(refreshed.status).toBe(200);
     secrets.push(accessToken, refreshToken, refreshed.body['access_token'] as string, refreshed.body['refresh_token'] as string);
 
     const bearer = { authorization: `Bearer ${refreshed.body['access_token'] as string}` };
-    expect(await send(t, `/api/tickets?token=${queryToken}&password=${queryPassword}&api_key=${queryKey}&q=open`, { headers: bearer })).toBe(200);
-    expect(await send(t, `/api/tickets?access_token=${accessToken}`)).toBe(401);
-    expect(await send(t, '/api/tickets', { headers: { authorization: `Bearer ${wrongBearer}` } })).toBe(401);
+    expect(await statusOf(t, `/api/tickets?token=${queryToken}&password=${queryPassword}&api_key=${queryKey}&q=open`, { headers: bearer })).toBe(200);
+    expect(await statusOf(t, `/api/tickets?access_token=${accessToken}`)).toBe(401);
+    expect(await statusOf(t, '/api/tickets', { headers: { authorization: `Bearer ${wrongBearer}` } })).toBe(401);
     // A reused refresh token (which revokes its family) and a wrong password: their lines must not echo them either.
-    expect((await tokenRequest(t.url, { grant_type: 'refresh_token', refresh_token: refreshToken }, { authorization: basicAuth('public-api', SECRETS.clientSecret) })).status).toBe(400);
+    expect((await refreshGrant(t.url, refreshToken)).status).toBe(400);
     expect((await login(t.url, { password: wrongPassword })).status).toBe(400);
 
     // PCR-360: keys in the path, header login, session token, logout.
-    expect(await send(t, `/api/${SECRETS.roKey}/servicedesk.json?key=${queryKey}`)).toBe(200);
-    expect(await send(t, `/api/${PCR_ENV.PCR_LEGACY_KEY}/rpt/42.pdf`)).toBe(200);
-    expect(await send(t, `/api/${SECRETS.roKey}/servicedesk.json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).toBe(403);
-    const loginResponse = await fetch(`${t.url}/api/${SECRETS.rwKey}/authlogin.json`, {
-      method: 'POST',
-      headers: { 'PCR-AUTH-USERNAME': 'api-user', 'PCR-AUTH-PASSWORD': SECRETS.apiUserPassword },
-    });
-    expect(loginResponse.status).toBe(200);
-    const sessionToken = ((await loginResponse.json()) as { token: string }).token;
+    expect(await statusOf(t, `/api/${SECRETS.roKey}/servicedesk.json?key=${queryKey}`)).toBe(200);
+    expect(await statusOf(t, `/api/${PCR_ENV.PCR_LEGACY_KEY}/rpt/42.pdf`)).toBe(200);
+    expect(await statusOf(t, `/api/${SECRETS.roKey}/servicedesk.json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).toBe(403);
+    const sessionToken = await pcrLogin(t.url);
     secrets.push(sessionToken);
-    expect(await send(t, `/api/${SECRETS.rwKey}/authlogin.json`, { method: 'POST', headers: { 'PCR-AUTH-USERNAME': 'api-user', 'PCR-AUTH-PASSWORD': wrongPassword } })).toBe(401);
-    expect(await send(t, `/api/${SECRETS.rwKey}/servicedesk.json`, { headers: { 'PCR-AUTH-TOKEN': sessionToken } })).toBe(200);
-    expect(await send(t, `/api/${SECRETS.rwKey}/servicedesk.json`, { headers: { 'PCR-AUTH-TOKEN': wrongBearer } })).toBe(401);
-    expect(await send(t, `/api/${SECRETS.rwKey}/authlogout.json`, { method: 'POST', headers: { 'PCR-AUTH-TOKEN': sessionToken } })).toBe(200);
+    expect(await statusOf(t, `/api/${SECRETS.rwKey}/authlogin.json`, { method: 'POST', headers: pcrLoginHeaders('api-user', wrongPassword) })).toBe(401);
+    expect(await statusOf(t, `/api/${SECRETS.rwKey}/servicedesk.json`, { headers: { 'PCR-AUTH-TOKEN': sessionToken } })).toBe(200);
+    expect(await statusOf(t, `/api/${SECRETS.rwKey}/servicedesk.json`, { headers: { 'PCR-AUTH-TOKEN': wrongBearer } })).toBe(401);
+    expect(await statusOf(t, `/api/${SECRETS.rwKey}/authlogout.json`, { method: 'POST', headers: { 'PCR-AUTH-TOKEN': sessionToken } })).toBe(200);
 
     // Reloads log too: an applied one and a refused one.
-    const pcr = withPcr();
-    const raw = baseConfig(t.upstream.url);
-    pcr.edit(raw);
-    await t.proxy.reload(await loadTestConfig(raw, pcr.env));
+    await t.proxy.reload(await loadPcrConfig(t.upstream.url));
     t.proxy.reloadFailed(['routes[0].path: expected a path']);
 
     await expect.poll(() => requestLines().length).toBe(15);

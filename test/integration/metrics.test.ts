@@ -3,12 +3,18 @@
 // series count that does not grow however many distinct paths, keys and methods clients send.
 
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/observability/metrics.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { StoreUnavailableError } from '../../src/store/store.js';
 import { SECRETS } from '../fixtures/secrets.js';
-import { basicAuth, baseConfig, loadTestConfig, login, startTestProxy, tokenRequest, withPcr, type TestProxy } from '../helpers/proxy.js';
+import { loadPcrConfig, withPcr } from '../helpers/fixtures.js';
+import { statusOf } from '../helpers/http.js';
+import { testProxyForSuite } from '../helpers/lifecycle.js';
+import { basicAuth, login, refreshGrant, tokenRequest } from '../helpers/oauth.js';
+import { pcrLoginRequest } from '../helpers/pcr.js';
+import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { memoryStoreOptions } from '../helpers/store-options.js';
 
 interface Sample {
   name: string;
@@ -53,15 +59,9 @@ function portcullisSeries(text: string): number {
 
 const random = (): string => randomBytes(9).toString('hex');
 
-async function send(t: TestProxy, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<number> {
-  const response = await fetch(t.url + path, { method: init.method ?? 'GET', headers: init.headers ?? {}, ...(init.body !== undefined ? { body: init.body } : {}) });
-  await response.arrayBuffer();
-  return response.status;
-}
-
 describe('metrics of a running proxy', () => {
-  let t: TestProxy;
   const metrics = new Metrics();
+  const t = testProxyForSuite({ ...withPcr(), hooks: metrics.hooks() });
   /** Every credential, user name and client-chosen path segment used below: none may appear in the exposition. */
   const forbidden: string[] = [
     SECRETS.rwKey,
@@ -74,14 +74,6 @@ describe('metrics of a running proxy', () => {
   ];
   let accessToken = '';
   let sessionToken = '';
-
-  beforeAll(async () => {
-    t = await startTestProxy({ ...withPcr(), hooks: metrics.hooks() });
-  });
-
-  afterAll(async () => {
-    await t.close();
-  });
 
   it('counts requests, denials, grants, logins, caches, store operations and reloads exactly', async () => {
     const wrongPassword = `wrong-${random()}`;
@@ -97,7 +89,7 @@ describe('metrics of a running proxy', () => {
     expect(granted.status).toBe(200);
     accessToken = granted.body['access_token'] as string;
     const refreshToken = granted.body['refresh_token'] as string;
-    const refreshed = await tokenRequest(t.url, { grant_type: 'refresh_token', refresh_token: refreshToken }, { authorization: basicAuth('public-api', SECRETS.clientSecret) });
+    const refreshed = await refreshGrant(t.url, refreshToken);
     expect(refreshed.status).toBe(200);
     forbidden.push(accessToken, refreshToken, refreshed.body['access_token'] as string, refreshed.body['refresh_token'] as string);
     expect((await login(t.url, { password: wrongPassword })).status).toBe(400);
@@ -106,44 +98,37 @@ describe('metrics of a running proxy', () => {
 
     // Bearer requests: three forwarded, then one denial of each kind.
     const bearer = { authorization: `Bearer ${accessToken}` };
-    for (let i = 0; i < 3; i++) expect(await send(t, '/api/tickets', { headers: bearer })).toBe(200);
-    expect(await send(t, '/api/tickets')).toBe(401); // credentials_missing
-    expect(await send(t, '/api/tickets', { headers: { authorization: 'Basic Zm9vOmJhcg==' } })).toBe(401); // scheme_unsupported
-    expect(await send(t, '/api/tickets', { headers: { authorization: `Bearer ${garbageToken}` } })).toBe(401); // token_malformed
-    expect(await send(t, nowhere)).toBe(404); // route_not_found, no route
-    expect(await send(t, '/', { method: 'DELETE' })).toBe(405); // method_not_allowed on portal-home
-    expect(await send(t, '/api/tickets', { method: 'PROPFIND', headers: bearer })).toBe(405); // an unlisted method
-    expect(await send(t, '/healthz')).toBe(200);
+    for (let i = 0; i < 3; i++) expect(await statusOf(t, '/api/tickets', { headers: bearer })).toBe(200);
+    expect(await statusOf(t, '/api/tickets')).toBe(401); // credentials_missing
+    expect(await statusOf(t, '/api/tickets', { headers: { authorization: 'Basic Zm9vOmJhcg==' } })).toBe(401); // scheme_unsupported
+    expect(await statusOf(t, '/api/tickets', { headers: { authorization: `Bearer ${garbageToken}` } })).toBe(401); // token_malformed
+    expect(await statusOf(t, nowhere)).toBe(404); // route_not_found, no route
+    expect(await statusOf(t, '/', { method: 'DELETE' })).toBe(405); // method_not_allowed on portal-home
+    expect(await statusOf(t, '/api/tickets', { method: 'PROPFIND', headers: bearer })).toBe(405); // an unlisted method
+    expect(await statusOf(t, '/healthz')).toBe(200);
 
     // PCR-360 face: a key in the path, a key without write access, an unknown key, logins, a token, a logout.
-    expect(await send(t, `/api/${SECRETS.roKey}/servicedesk.json`)).toBe(200);
-    expect(await send(t, `/api/${SECRETS.roKey}/servicedesk.json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).toBe(403);
-    expect(await send(t, `/api/${unknownKey}/servicedesk.json`)).toBe(401);
+    expect(await statusOf(t, `/api/${SECRETS.roKey}/servicedesk.json`)).toBe(200);
+    expect(await statusOf(t, `/api/${SECRETS.roKey}/servicedesk.json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).toBe(403);
+    expect(await statusOf(t, `/api/${unknownKey}/servicedesk.json`)).toBe(401);
     const pcrLogin = async (password: string): Promise<string | null> => {
-      const response = await fetch(`${t.url}/api/${SECRETS.rwKey}/authlogin.json`, {
-        method: 'POST',
-        headers: { 'PCR-AUTH-USERNAME': 'api-user', 'PCR-AUTH-PASSWORD': password },
-      });
-      const body = (await response.json()) as { token?: string };
-      return response.status === 200 ? body.token! : null;
+      const reply = await pcrLoginRequest(t.url, SECRETS.rwKey, 'api-user', { password });
+      return reply.status === 200 ? (reply.json as { token: string }).token : null;
     };
     sessionToken = (await pcrLogin(SECRETS.apiUserPassword))!;
     const secondSession = (await pcrLogin(SECRETS.apiUserPassword))!;
     expect(await pcrLogin(wrongPassword)).toBeNull();
     forbidden.push(sessionToken, secondSession);
-    for (let i = 0; i < 2; i++) expect(await send(t, `/api/${SECRETS.rwKey}/servicedesk.json`, { headers: { 'PCR-AUTH-TOKEN': sessionToken } })).toBe(200);
-    expect(await send(t, `/api/${SECRETS.rwKey}/authlogout.json`, { method: 'POST', headers: { 'PCR-AUTH-TOKEN': secondSession } })).toBe(200);
+    for (let i = 0; i < 2; i++) expect(await statusOf(t, `/api/${SECRETS.rwKey}/servicedesk.json`, { headers: { 'PCR-AUTH-TOKEN': sessionToken } })).toBe(200);
+    expect(await statusOf(t, `/api/${SECRETS.rwKey}/authlogout.json`, { method: 'POST', headers: { 'PCR-AUTH-TOKEN': secondSession } })).toBe(200);
 
     // A reload replaces the PCR face and with it the session-token cache; its counts must carry over.
-    const oldSessionCache = t.proxy.runtime.pcr!.context.sessionTokens.cache;
-    const pcr = withPcr();
-    const raw = baseConfig(t.upstream.url);
-    pcr.edit(raw);
-    await t.proxy.reload(await loadTestConfig(raw, pcr.env));
+    const oldSessionCache = t.proxy.runtime.faces.find((face) => face.id === 'pcr')!.tokenCaches!['session'];
+    await t.proxy.reload(await loadPcrConfig(t.upstream.url));
     t.proxy.reloadFailed(['routes[0].path: a problem']);
-    const newSessionCache = t.proxy.runtime.pcr!.context.sessionTokens.cache;
+    const newSessionCache = t.proxy.runtime.faces.find((face) => face.id === 'pcr')!.tokenCaches!['session'];
     expect(newSessionCache).not.toBe(oldSessionCache);
-    expect(await send(t, `/api/${SECRETS.rwKey}/servicedesk.json`, { headers: { 'PCR-AUTH-TOKEN': sessionToken } })).toBe(200);
+    expect(await statusOf(t, `/api/${SECRETS.rwKey}/servicedesk.json`, { headers: { 'PCR-AUTH-TOKEN': sessionToken } })).toBe(200);
 
     const { text, samples } = await scrape(t);
     const requests = (route: string, method: string, outcome: string) => value(samples, 'portcullis_requests_total', { route, method, outcome });
@@ -231,17 +216,17 @@ describe('metrics of a running proxy', () => {
           seen.push(r);
           switch (i % 6) {
             case 0:
-              return send(t, `/api/items/${r}?token=${r}`, { headers: bearer });
+              return statusOf(t, `/api/items/${r}?token=${r}`, { headers: bearer });
             case 1:
-              return send(t, `/${r}/x`);
+              return statusOf(t, `/${r}/x`);
             case 2:
-              return send(t, `/api/${r}/servicedesk.json`);
+              return statusOf(t, `/api/${r}/servicedesk.json`);
             case 3:
-              return send(t, `/api/${r}`);
+              return statusOf(t, `/api/${r}`);
             case 4:
-              return send(t, `/api/${r}`, { method: `M${r.toUpperCase()}`, headers: bearer });
+              return statusOf(t, `/api/${r}`, { method: `M${r.toUpperCase()}`, headers: bearer });
             default:
-              return send(t, `/api/${SECRETS.rwKey}/servicedesk.json?key=${r}`, { headers: { 'PCR-AUTH-TOKEN': sessionToken } });
+              return statusOf(t, `/api/${SECRETS.rwKey}/servicedesk.json?key=${r}`, { headers: { 'PCR-AUTH-TOKEN': sessionToken } });
           }
         }),
       );
@@ -268,6 +253,7 @@ describe('metrics guards', () => {
       startedAt: 0n,
       method: 'BREW',
       routeId: '/api/some/raw/path',
+      ownEndpoint: false,
       outcome: 'denied',
       reason: 'reason-nobody-defined',
       status: 418,
@@ -275,7 +261,8 @@ describe('metrics guards', () => {
       upstreamSeconds: null,
       authSeconds: 0.001,
       authMethod: null,
-      path: '/api/some/raw/path',
+      target: null,
+      maskPath: (target) => target.path,
     });
     metrics.observeTokenRequest({ status: 200, reason: 'token_issued', grantType: 'urn:made:up', clientId: 'not-configured', username: 'someone' });
     const samples = parseExposition(await metrics.registry.metrics());
@@ -292,9 +279,9 @@ describe('metrics guards', () => {
       }
     }
     const metrics = new Metrics({ defaultMetrics: false });
-    const t = await startTestProxy({ store: new DownStore(), hooks: metrics.hooks() });
+    const t = await startTestProxy({ store: new DownStore(memoryStoreOptions()), hooks: metrics.hooks() });
     try {
-      expect(await send(t, '/readyz')).toBe(503);
+      expect(await statusOf(t, '/readyz')).toBe(503);
       const { samples } = await scrape(t);
       expect(value(samples, 'portcullis_store_operations_total', { operation: 'ping' })).toBe(1);
       expect(value(samples, 'portcullis_store_errors_total', { operation: 'ping' })).toBe(1);

@@ -1,13 +1,16 @@
 // The OAuth token endpoint end to end: the vendor FAQ's two curl flows, client authentication, the password and
 // refresh_token grants with every refusal, malformed requests, and the shape of the tokens and the JWKS.
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { hashSecret } from '../../src/secrets/hash.js';
 import { SECRETS } from '../fixtures/secrets.js';
-import { FROZEN_EPOCH, basicAuth, login, startTestProxy, tokenRequest, type TestProxy, type TokenAnswer } from '../helpers/proxy.js';
+import { FROZEN_EPOCH, withoutBruteForce } from '../helpers/fixtures.js';
+import { send, type Reply } from '../helpers/http.js';
+import { resetBeforeEachTest, testProxyForSuite } from '../helpers/lifecycle.js';
+import { basicAuth, bearerGet, login, tokenRequest, type TokenAnswer } from '../helpers/oauth.js';
 import { rawRequest } from '../helpers/raw-http.js';
-import { expectErrorBody, expectNoInternals, send, withoutBruteForce } from './http-support.js';
+import { expectErrorBody, expectNoInternals } from './error-answers.js';
 
 /** The vendor FAQ's example header, verbatim: client "publbe-api", a secret with ':' and a control character. */
 const SEED_AUTHORIZATION = 'Basic cHVibGJlLWFwaTo3RHU6SVo5cUJHFTUwRw==';
@@ -20,7 +23,21 @@ const ODD_SECRET_ENCODED = 'p%3Ass%25word%2B1';
 const PUBLIC_API = { id: 'public-api', secret: SECRETS.clientSecret };
 const PUBLIC_AUTH = basicAuth('public-api', SECRETS.clientSecret);
 
-let t: TestProxy;
+const t = testProxyForSuite(async () => {
+  const oddSecretHash = await hashSecret(ODD_SECRET);
+  return {
+    edit(config: Record<string, unknown>) {
+      withoutBruteForce(config);
+      const oauth = config['oauth'] as { clients: Record<string, unknown>[] };
+      oauth.clients.push(
+        { id: 'odd-secret', secret: oddSecretHash, accessTokenTtl: '1h', refreshTokenTtl: '8h', grants: ['password', 'refresh_token'] },
+        { id: 'svc:tool', secret: SECRETS.clientSecretHash, accessTokenTtl: '1h', refreshTokenTtl: '8h', grants: ['password'] },
+      );
+    },
+  };
+});
+
+resetBeforeEachTest(t, { clock: true });
 
 function form(params: Record<string, string>): string {
   return new URLSearchParams(params).toString();
@@ -47,32 +64,10 @@ function expectOAuthError(reply: TokenAnswer, status: number, code: string): voi
   expect(reply.headers.get('cache-control')).toBe('no-store');
 }
 
-function useOnApi(access: string): Promise<Awaited<ReturnType<typeof send>>> {
-  return send(`${t.url}/api/dashboard`, { headers: { authorization: `Bearer ${access}` } });
+function useOnApi(access: string): Promise<Reply> {
+  return bearerGet(t.url, access, '/api/dashboard');
 }
 
-beforeAll(async () => {
-  const oddSecretHash = await hashSecret(ODD_SECRET);
-  t = await startTestProxy({
-    edit(config) {
-      withoutBruteForce(config);
-      const oauth = config['oauth'] as { clients: Record<string, unknown>[] };
-      oauth.clients.push(
-        { id: 'odd-secret', secret: oddSecretHash, accessTokenTtl: '1h', refreshTokenTtl: '8h', grants: ['password', 'refresh_token'] },
-        { id: 'svc:tool', secret: SECRETS.clientSecretHash, accessTokenTtl: '1h', refreshTokenTtl: '8h', grants: ['password'] },
-      );
-    },
-  });
-});
-
-afterAll(async () => {
-  await t.close();
-});
-
-beforeEach(() => {
-  t.clock.set(FROZEN_EPOCH);
-  t.upstream.reset();
-});
 
 describe('the vendor FAQ curl flows', () => {
   it('password grant with the header set of the FAQ answers an RFC 6749 §5.1 token response', async () => {

@@ -1,10 +1,14 @@
 // PCR-360 anonymous mode through the real proxy: every request type × method × kind of key, the error formats,
 // how key spellings are compared, and what the upstream sees in place of the client's key.
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SECRETS } from '../fixtures/secrets.js';
 import type { RecordedRequest } from '../helpers/echo-upstream.js';
-import { PCR_ENV, login, startTestProxy, withPcr, type TestProxy } from '../helpers/proxy.js';
+import { PCR_ENV, withPcr } from '../helpers/fixtures.js';
+import { send, type Reply } from '../helpers/http.js';
+import { resetBeforeEachTest, testProxyForSuite } from '../helpers/lifecycle.js';
+import { login } from '../helpers/oauth.js';
+import { pcrLogin } from '../helpers/pcr.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
 const UNKNOWN_KEY = 'no-such-key-0123456789';
@@ -89,17 +93,6 @@ function expectationFor(key: KeyName, target: Target, method: Method): Expectati
   return verdict === 'ok' ? { status: 200 } : { status: 403, reason: verdict };
 }
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-}
-
-async function send(base: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
-  const res = await fetch(base + path, { method: init.method ?? 'GET', headers: init.headers ?? {}, ...(init.body !== undefined ? { body: init.body } : {}) });
-  return { status: res.status, headers: res.headers, text: await res.text() };
-}
-
 function errorFormat(output: string): 'json' | 'xml' | 'php' {
   return output === 'xml' || output === 'php' ? output : 'json';
 }
@@ -175,34 +168,17 @@ function portcullisHeaders(request: RecordedRequest): Record<string, string[]> {
   return out;
 }
 
-async function pcrLogin(base: string, key: string): Promise<string> {
-  const res = await fetch(`${base}/api/${key}/authlogin.json`, {
-    method: 'POST',
-    headers: { 'PCR-AUTH-USERNAME': 'api-user', 'PCR-AUTH-PASSWORD': SECRETS.apiUserPassword },
-  });
-  expect(res.status).toBe(200);
-  const body = (await res.json()) as { token: string };
-  return body.token;
-}
-
-let t: TestProxy;
+const t = testProxyForSuite(withPcr());
 let rwToken: string;
 /** Every token this file obtained: none may reach the upstream either. */
 const tokens: string[] = [];
 
 beforeAll(async () => {
-  t = await startTestProxy(withPcr());
   rwToken = await pcrLogin(t.url, KEYS.rw);
   tokens.push(rwToken);
 });
 
-afterAll(async () => {
-  await t.close();
-});
-
-beforeEach(() => {
-  t.upstream.reset();
-});
+resetBeforeEachTest(t);
 
 afterEach(() => {
   expectNoClientSecrets(t.upstream.requests, tokens);
@@ -228,7 +204,7 @@ describe('anonymous mode: request type × method × key', () => {
     const headers: Record<string, string> = { ...credentialHeaders(key) };
     if (body !== undefined) headers['content-type'] = isSql ? 'application/x-www-form-urlencoded' : 'application/json';
 
-    const reply = await send(t.url, `/api/${KEYS[key]}/${target.tail}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const reply = await send(`${t.url}/api/${KEYS[key]}/${target.tail}`, { method, headers, ...(body !== undefined ? { body } : {}) });
 
     if (expected.status !== 200) {
       expectPcrError(reply, target.output, expected.status, expected.reason!, method);
@@ -264,13 +240,13 @@ describe('error bodies in the requested output format', () => {
   const cases = errors.flatMap((e) => (['json', 'xml', 'php'] as const).map((output) => ({ ...e, output })));
 
   it.each(cases)('$what as .$output', async ({ key, type, method, status, reason, output }) => {
-    const reply = await send(t.url, `/api/${key}/${type}.${output}`, { method });
+    const reply = await send(`${t.url}/api/${key}/${type}.${output}`, { method });
     expectPcrError(reply, output, status, reason);
     expect(t.upstream.requests).toHaveLength(0);
   });
 
   it('the PHP error is a complete serialize() array whose string lengths are byte counts', async () => {
-    const reply = await send(t.url, `/api/${UNKNOWN_KEY}/servicedesk.php`);
+    const reply = await send(`${t.url}/api/${UNKNOWN_KEY}/servicedesk.php`);
     expect(reply.status).toBe(401);
     const message = 'the API key is not valid';
     expect(reply.text).toBe(
@@ -279,16 +255,16 @@ describe('error bodies in the requested output format', () => {
   });
 
   it('errors for reports and unspoken formats fall back to JSON', async () => {
-    expectPcrError(await send(t.url, `/api/${UNKNOWN_KEY}/rpt/42.pdf`), 'json', 401, 'api_key_invalid');
-    expectPcrError(await send(t.url, `/api/${SECRETS.roKey}/servicedesk.csv`), 'json', 400, 'output_unsupported');
-    expectPcrError(await send(t.url, `/api/${SECRETS.roKey}/rpt/42.json`), 'json', 400, 'output_unsupported');
-    expectPcrError(await send(t.url, `/api/${SECRETS.roKey}/rpt/42.xml`), 'xml', 400, 'output_unsupported');
+    expectPcrError(await send(`${t.url}/api/${UNKNOWN_KEY}/rpt/42.pdf`), 'json', 401, 'api_key_invalid');
+    expectPcrError(await send(`${t.url}/api/${SECRETS.roKey}/servicedesk.csv`), 'json', 400, 'output_unsupported');
+    expectPcrError(await send(`${t.url}/api/${SECRETS.roKey}/rpt/42.json`), 'json', 400, 'output_unsupported');
+    expectPcrError(await send(`${t.url}/api/${SECRETS.roKey}/rpt/42.xml`), 'xml', 400, 'output_unsupported');
     expect(t.upstream.requests).toHaveLength(0);
   });
 
   it('names that only look like request types are unknown, not inherited object properties', async () => {
     for (const type of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'SERVICEDESK', 'Servicedesk', 'servicedesk.XX', 'servicedesk.so', 'authlogin2']) {
-      const reply = await send(t.url, `/api/${SECRETS.roKey}/${type}.json`);
+      const reply = await send(`${t.url}/api/${SECRETS.roKey}/${type}.json`);
       expect(reply.status, type).toBe(404);
       expectPcrError(reply, 'json', 404, 'request_type_unknown');
     }
@@ -298,32 +274,32 @@ describe('error bodies in the requested output format', () => {
 
 describe('the key never reaches the upstream', () => {
   it('legacy: the client key is swapped for the backend key and the query passes verbatim', async () => {
-    const reply = await send(t.url, `/api/${PCR_ENV.PCR_LEGACY_KEY}/servicedesk.json?x=1`);
+    const reply = await send(`${t.url}/api/${PCR_ENV.PCR_LEGACY_KEY}/servicedesk.json?x=1`);
     expect(reply.status).toBe(200);
     expect(t.upstream.requests.map((r) => r.url)).toEqual(['/api/upstream-key-1/servicedesk.json?x=1']);
 
     const query = '?x=1&x=2&y=a%2Fb&z=%7e&w=%41+b&empty=&flag';
-    await send(t.url, `/api/${PCR_ENV.PCR_LEGACY_KEY}/servicedesk.SO.xml${query}`);
+    await send(`${t.url}/api/${PCR_ENV.PCR_LEGACY_KEY}/servicedesk.SO.xml${query}`);
     expect(t.upstream.requests[1]!.url).toBe(`/api/upstream-key-1/servicedesk.SO.xml${query}`);
   });
 
   it('legacy reports keep their rpt/ID path behind the backend key', async () => {
-    await send(t.url, `/api/${PCR_ENV.PCR_LEGACY_KEY}/rpt/42.pdf?from=2026-01-01`);
+    await send(`${t.url}/api/${PCR_ENV.PCR_LEGACY_KEY}/rpt/42.pdf?from=2026-01-01`);
     expect(t.upstream.requests.map((r) => r.url)).toEqual(['/api/upstream-key-1/rpt/42.pdf?from=2026-01-01']);
   });
 
   it('keys configured with upstreamKey remove: the key segment is dropped', async () => {
-    await send(t.url, `/api/${SECRETS.roKey}/servicedesk.json`);
-    await send(t.url, `/api/${SECRETS.roKey}/servicedesk.IN.php?id=7`);
-    await send(t.url, `/api/${SECRETS.roKey}/rpt/9.html`);
-    await send(t.url, `/api/${SECRETS.rwKey}/equipment.json`, { method: 'POST', headers: { 'PCR-AUTH-TOKEN': rwToken }, body: JSON_BODY });
+    await send(`${t.url}/api/${SECRETS.roKey}/servicedesk.json`);
+    await send(`${t.url}/api/${SECRETS.roKey}/servicedesk.IN.php?id=7`);
+    await send(`${t.url}/api/${SECRETS.roKey}/rpt/9.html`);
+    await send(`${t.url}/api/${SECRETS.rwKey}/equipment.json`, { method: 'POST', headers: { 'PCR-AUTH-TOKEN': rwToken }, body: JSON_BODY });
     expect(t.upstream.requests.map((r) => r.url)).toEqual(['/api/servicedesk.json', '/api/servicedesk.IN.php?id=7', '/api/rpt/9.html', '/api/equipment.json']);
     expect(header(t.upstream.requests[3]!, 'pcr-auth-token')).toEqual([]);
   });
 
   it('sql as a form POST reaches the upstream with its body untouched and is marked as a read', async () => {
     const form = 'sql=SELECT%20name%2C%20status%20FROM%20equipment%20WHERE%20id%20%3E%2010';
-    const reply = await send(t.url, `/api/${PCR_ENV.PCR_LEGACY_KEY}/sql.json`, {
+    const reply = await send(`${t.url}/api/${PCR_ENV.PCR_LEGACY_KEY}/sql.json`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: form,
@@ -335,7 +311,7 @@ describe('the key never reaches the upstream', () => {
     expect(seen.headers['content-type']).toBe('application/x-www-form-urlencoded');
     expect(seen.headers['x-portcullis-access']).toBe('read');
 
-    const denied = await send(t.url, `/api/${SECRETS.roKey}/sql.json`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+    const denied = await send(`${t.url}/api/${SECRETS.roKey}/sql.json`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
     expectPcrError(denied, 'json', 403, 'key_lacks_read');
     expect(t.upstream.requests).toHaveLength(1);
   });
@@ -350,7 +326,7 @@ describe('the key never reaches the upstream', () => {
       'X.Portcullis.Scope': 'admin',
       'X-Portcullis-Anything-Else': '1',
     };
-    const reply = await send(t.url, `/api/${SECRETS.roKey}/servicedesk.json`, { headers: forged });
+    const reply = await send(`${t.url}/api/${SECRETS.roKey}/servicedesk.json`, { headers: forged });
     expect(reply.status).toBe(200);
     expect(portcullisHeaders(t.upstream.requests[0]!)).toEqual({
       'x-portcullis-auth': ['api-key'],
@@ -359,7 +335,7 @@ describe('the key never reaches the upstream', () => {
       'x-portcullis-access': ['read'],
     });
 
-    await send(t.url, `/api/${SECRETS.rwKey}/snmp.json`, { method: 'POST', headers: { ...forged, 'PCR-AUTH-TOKEN': rwToken }, body: JSON_BODY });
+    await send(`${t.url}/api/${SECRETS.rwKey}/snmp.json`, { method: 'POST', headers: { ...forged, 'PCR-AUTH-TOKEN': rwToken }, body: JSON_BODY });
     expect(portcullisHeaders(t.upstream.requests[1]!)).toEqual({
       'x-portcullis-auth': ['api-session'],
       'x-portcullis-user': ['api-user'],
@@ -370,7 +346,7 @@ describe('the key never reaches the upstream', () => {
   });
 
   it('PCR credential headers sent to an anonymous key are not forwarded either', async () => {
-    await send(t.url, `/api/${SECRETS.roKey}/servicedesk.json`, {
+    await send(`${t.url}/api/${SECRETS.roKey}/servicedesk.json`, {
       headers: { 'PCR-AUTH-TOKEN': rwToken, 'PCR-AUTH-USERNAME': 'api-user', 'PCR-AUTH-PASSWORD': SECRETS.apiUserPassword },
     });
     const seen = t.upstream.requests[0]!;
@@ -383,7 +359,7 @@ describe('the key never reaches the upstream', () => {
     const accessToken = oauth.body['access_token'] as string;
     tokens.push(accessToken);
     for (const key of [SECRETS.roKey, PCR_ENV.PCR_LEGACY_KEY]) {
-      const reply = await send(t.url, `/api/${key}/servicedesk.json`, { headers: { authorization: `Bearer ${accessToken}` } });
+      const reply = await send(`${t.url}/api/${key}/servicedesk.json`, { headers: { authorization: `Bearer ${accessToken}` } });
       // Refusing the mixed request and forwarding it without the key are both safe; forwarding the key is not.
       if (reply.status === 200) expect(t.upstream.requests.at(-1)!.url).not.toContain(key);
       else expect(reply.status).toBeGreaterThanOrEqual(400);
@@ -395,7 +371,7 @@ describe('the key never reaches the upstream', () => {
 describe('key spelling', () => {
   it('a key with its case changed is unknown', async () => {
     for (const key of ['DEMO-RO-KEY', 'Demo-ro-key', 'demo-RO-key', PCR_ENV.PCR_LEGACY_KEY.toUpperCase()]) {
-      expectPcrError(await send(t.url, `/api/${key}/servicedesk.json`), 'json', 401, 'api_key_invalid');
+      expectPcrError(await send(`${t.url}/api/${key}/servicedesk.json`), 'json', 401, 'api_key_invalid');
     }
     expect(t.upstream.requests).toHaveLength(0);
   });
@@ -411,37 +387,37 @@ describe('key spelling', () => {
 
   it('percent-encoded characters outside the unreserved set make a different, unknown key', async () => {
     for (const suffix of ['%21', '%2B', '%2b', '%40', '%3A', '%C3%A9', '%E2%80%8B']) {
-      expectPcrError(await send(t.url, `/api/${SECRETS.roKey}${suffix}/servicedesk.json`), 'json', 401, 'api_key_invalid');
+      expectPcrError(await send(`${t.url}/api/${SECRETS.roKey}${suffix}/servicedesk.json`), 'json', 401, 'api_key_invalid');
     }
     expect(t.upstream.requests).toHaveLength(0);
   });
 
   it('encoded control characters and encoded slashes are refused before any key lookup', async () => {
     for (const suffix of ['%00', '%09', '%0A', '%7F', '%2F']) {
-      const reply = await send(t.url, `/api/${SECRETS.roKey}${suffix}/servicedesk.json`);
+      const reply = await send(`${t.url}/api/${SECRETS.roKey}${suffix}/servicedesk.json`);
       expect(reply.status, suffix).toBe(400);
     }
     expect(t.upstream.requests).toHaveLength(0);
   });
 
   it('percent-encoded unreserved characters are the same key (RFC 3986 equivalence) and the encoded form is not forwarded', async () => {
-    const reply = await send(t.url, '/api/%64emo-ro%2Dkey/servicedesk.json');
+    const reply = await send(`${t.url}/api/%64emo-ro%2Dkey/servicedesk.json`);
     expect(reply.status).toBe(200);
     const legacyEncoded = `/api/%6c${PCR_ENV.PCR_LEGACY_KEY.slice(1)}/servicedesk.json`;
-    expect((await send(t.url, legacyEncoded)).status).toBe(200);
+    expect((await send(t.url + legacyEncoded)).status).toBe(200);
     expect(t.upstream.requests.map((r) => r.url)).toEqual(['/api/servicedesk.json', '/api/upstream-key-1/servicedesk.json']);
   });
 
   it('overlong, empty or missing keys are refused and nothing is forwarded', async () => {
-    expectPcrError(await send(t.url, `/api/${'k'.repeat(300)}/servicedesk.json`), 'json', 401, 'api_key_invalid');
-    expect((await send(t.url, '/api//servicedesk.json')).status).toBe(400);
+    expectPcrError(await send(`${t.url}/api/${'k'.repeat(300)}/servicedesk.json`), 'json', 401, 'api_key_invalid');
+    expect((await send(`${t.url}/api//servicedesk.json`)).status).toBe(400);
     // No key segment at all is not a PCR call; without a bearer token it is simply unauthenticated.
-    expect((await send(t.url, '/api/servicedesk.json')).status).toBe(401);
+    expect((await send(`${t.url}/api/servicedesk.json`)).status).toBe(401);
     expect(t.upstream.requests).toHaveLength(0);
   });
 
   it('the upstream key itself is not a client key', async () => {
-    expectPcrError(await send(t.url, `/api/${PCR_ENV.PCR_UPSTREAM_KEY}/servicedesk.json`), 'json', 401, 'api_key_invalid');
+    expectPcrError(await send(`${t.url}/api/${PCR_ENV.PCR_UPSTREAM_KEY}/servicedesk.json`), 'json', 401, 'api_key_invalid');
     expect(t.upstream.requests).toHaveLength(0);
   });
 });

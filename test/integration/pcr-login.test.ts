@@ -1,27 +1,21 @@
 // PCR-360 header login, token authentication with PCR-AUTH-TOKEN, and logout, through the real proxy: what each
 // endpoint answers, what the upstream sees, and that session tokens and OAuth tokens never stand in for each other.
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { SECRETS } from '../fixtures/secrets.js';
 import type { RecordedRequest } from '../helpers/echo-upstream.js';
-import { PCR_ENV, login, startTestProxy, withPcr, type TestProxy } from '../helpers/proxy.js';
+import { PCR_ENV, withPcr } from '../helpers/fixtures.js';
+import { send, type Reply } from '../helpers/http.js';
+import { decodePart } from '../helpers/jwt.js';
+import { resetBeforeEachTest, testProxyForSuite } from '../helpers/lifecycle.js';
+import { login } from '../helpers/oauth.js';
+import { pcrLoginHeaders, pcrLoginRequest, pcrLogout } from '../helpers/pcr.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
 const RW: string = SECRETS.rwKey;
 const SHORT: string = PCR_ENV.PCR_SHORT_KEY;
 const PASSWORD = SECRETS.apiUserPassword;
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-}
-
-async function send(base: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
-  const res = await fetch(base + path, { method: init.method ?? 'GET', headers: init.headers ?? {}, ...(init.body !== undefined ? { body: init.body } : {}) });
-  return { status: res.status, headers: res.headers, text: await res.text() };
-}
 
 function pcrError(reply: Reply): { status: string; code: number; error: string } {
   return JSON.parse(reply.text) as { status: string; code: number; error: string };
@@ -32,20 +26,12 @@ function expectDenied(reply: Reply, status: number, reason: string): void {
   expect(pcrError(reply)).toMatchObject({ status: 'error', code: status, error: reason });
 }
 
-function jwtPart(token: string, index: 0 | 1): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[index]!, 'base64url').toString('utf8')) as Record<string, unknown>;
-}
-
-let t: TestProxy;
+const t = testProxyForSuite(withPcr());
 /** Every credential this file used: none may appear in anything the upstream receives. */
 const secrets: string[] = [RW, SHORT, PASSWORD, 'wrong-password'];
 
-function loginHeaders(user: string, password: string): Record<string, string> {
-  return { 'PCR-AUTH-USERNAME': user, 'PCR-AUTH-PASSWORD': password };
-}
-
 async function pcrLogin(key = RW, user = 'api-user', output = 'json'): Promise<{ reply: Reply; token: string }> {
-  const reply = await send(t.url, `/api/${key}/authlogin.${output}`, { method: 'POST', headers: loginHeaders(user, PASSWORD) });
+  const reply = await pcrLoginRequest(t.url, key, user, { output });
   expect(reply.status).toBe(200);
   const token = output === 'json' ? (JSON.parse(reply.text) as { token: string }).token : (/<token>([^<]+)<\/token>|s:5:"token";s:\d+:"([^"]+)"/.exec(reply.text)?.slice(1).find(Boolean) ?? '');
   expect(token).toMatch(JWT);
@@ -54,7 +40,7 @@ async function pcrLogin(key = RW, user = 'api-user', output = 'json'): Promise<{
 }
 
 function call(key: string, tail: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
-  return send(t.url, `/api/${key}/${tail}`, { method, headers });
+  return send(`${t.url}/api/${key}/${tail}`, { method, headers });
 }
 
 function expectNothingLeaked(requests: readonly RecordedRequest[]): void {
@@ -64,17 +50,7 @@ function expectNothingLeaked(requests: readonly RecordedRequest[]): void {
   }
 }
 
-beforeAll(async () => {
-  t = await startTestProxy(withPcr());
-});
-
-afterAll(async () => {
-  await t.close();
-});
-
-beforeEach(() => {
-  t.upstream.reset();
-});
+resetBeforeEachTest(t);
 
 afterEach(() => {
   expectNothingLeaked(t.upstream.requests);
@@ -86,8 +62,8 @@ describe('header login', () => {
     expect(reply.headers.get('content-type')).toMatch(/^application\/json/);
     expect(reply.headers.get('cache-control')).toBe('no-store');
     expect(JSON.parse(reply.text)).toEqual({ status: 'success', token, expiresAt: '2026-01-15T13:00:00.000Z', inactivityTimeoutSeconds: 600 });
-    expect(jwtPart(token, 0)).toMatchObject({ typ: 'pcr-session+jwt', alg: 'RS256', kid: 'test-key-1' });
-    expect(jwtPart(token, 1)).toMatchObject({ sub: 'api-user', key: 'demo-rw', iat: Date.UTC(2026, 0, 15, 12) / 1000, exp: Date.UTC(2026, 0, 15, 13) / 1000 });
+    expect(decodePart(token, 0)).toMatchObject({ typ: 'pcr-session+jwt', alg: 'RS256', kid: 'test-key-1' });
+    expect(decodePart(token, 1)).toMatchObject({ sub: 'api-user', key: 'demo-rw', iat: Date.UTC(2026, 0, 15, 12) / 1000, exp: Date.UTC(2026, 0, 15, 13) / 1000 });
     // The token names the key by its id, never by the key itself.
     expect(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')).not.toContain(RW);
     expect(t.upstream.requests).toHaveLength(0);
@@ -114,7 +90,7 @@ describe('header login', () => {
 
   it('only POST logs in; other methods get 405 with Allow: POST', async () => {
     for (const method of ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
-      const reply = await send(t.url, `/api/${RW}/authlogin.json`, { method, headers: loginHeaders('api-user', PASSWORD) });
+      const reply = await send(`${t.url}/api/${RW}/authlogin.json`, { method, headers: pcrLoginHeaders('api-user', PASSWORD) });
       expect(reply.status, method).toBe(405);
       expect(reply.headers.get('allow')).toBe('POST');
       if (method !== 'HEAD') expect(pcrError(reply).error).toBe('login_method_not_allowed');
@@ -130,7 +106,7 @@ describe('header login', () => {
       { 'PCR-AUTH-USERNAME': 'api-user', 'PCR-AUTH-PASSWORD': '' },
       { 'PCR-AUTH-USERNAME': '', 'PCR-AUTH-PASSWORD': PASSWORD },
     ];
-    for (const headers of variants) expectDenied(await send(t.url, `/api/${RW}/authlogin.json`, { method: 'POST', headers }), 400, 'login_headers_missing');
+    for (const headers of variants) expectDenied(await send(`${t.url}/api/${RW}/authlogin.json`, { method: 'POST', headers }), 400, 'login_headers_missing');
 
     const repeated = await rawRequest(
       t.port,
@@ -143,10 +119,10 @@ describe('header login', () => {
 
   it('a wrong password, an unknown user and a user of another key get identical 401 answers', async () => {
     const attempts = [
-      send(t.url, `/api/${RW}/authlogin.json`, { method: 'POST', headers: loginHeaders('api-user', 'wrong-password') }),
-      send(t.url, `/api/${RW}/authlogin.json`, { method: 'POST', headers: loginHeaders('nobody-here', PASSWORD) }),
+      send(`${t.url}/api/${RW}/authlogin.json`, { method: 'POST', headers: pcrLoginHeaders('api-user', 'wrong-password') }),
+      send(`${t.url}/api/${RW}/authlogin.json`, { method: 'POST', headers: pcrLoginHeaders('nobody-here', PASSWORD) }),
       // expiring-user is an API user of demo-rw only.
-      send(t.url, `/api/${SHORT}/authlogin.json`, { method: 'POST', headers: loginHeaders('expiring-user', PASSWORD) }),
+      send(`${t.url}/api/${SHORT}/authlogin.json`, { method: 'POST', headers: pcrLoginHeaders('expiring-user', PASSWORD) }),
     ];
     const replies = await Promise.all(attempts);
     for (const reply of replies) expectDenied(reply, 401, 'login_failed');
@@ -157,15 +133,15 @@ describe('header login', () => {
   });
 
   it('login with an expired or unknown key is refused even with good credentials', async () => {
-    expectDenied(await send(t.url, `/api/${PCR_ENV.PCR_EXPIRED_KEY}/authlogin.json`, { method: 'POST', headers: loginHeaders('api-user', PASSWORD) }), 401, 'api_key_expired');
-    expectDenied(await send(t.url, '/api/no-such-key-0123456789/authlogin.json', { method: 'POST', headers: loginHeaders('api-user', PASSWORD) }), 401, 'api_key_invalid');
+    expectDenied(await send(`${t.url}/api/${PCR_ENV.PCR_EXPIRED_KEY}/authlogin.json`, { method: 'POST', headers: pcrLoginHeaders('api-user', PASSWORD) }), 401, 'api_key_expired');
+    expectDenied(await send(`${t.url}/api/no-such-key-0123456789/authlogin.json`, { method: 'POST', headers: pcrLoginHeaders('api-user', PASSWORD) }), 401, 'api_key_invalid');
     expect(t.upstream.requests).toHaveLength(0);
   });
 
   it('a body sent with the login is ignored and never forwarded', async () => {
-    const reply = await send(t.url, `/api/${RW}/authlogin.json`, {
+    const reply = await send(`${t.url}/api/${RW}/authlogin.json`, {
       method: 'POST',
-      headers: { ...loginHeaders('api-user', PASSWORD), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { ...pcrLoginHeaders('api-user', PASSWORD), 'content-type': 'application/x-www-form-urlencoded' },
       body: `username=api-user&password=${PASSWORD}`,
     });
     expect(reply.status).toBe(200);
@@ -244,18 +220,18 @@ describe('token authentication', () => {
     expectDenied(await call(RW, 'servicedesk.json', { 'PCR-AUTH-TOKEN': accessToken }), 401, 'session_token_invalid');
 
     for (const path of [`/api/${RW}/servicedesk.json`, '/api/dashboard']) {
-      const reply = await send(t.url, path, { headers: { authorization: `Bearer ${token}` } });
+      const reply = await send(t.url + path, { headers: { authorization: `Bearer ${token}` } });
       expect(reply.status, path).toBe(401);
       expect(JSON.parse(reply.text)).toMatchObject({ error: 'invalid_token' });
       expect(reply.headers.get('www-authenticate')).toMatch(/^Bearer /);
     }
     // Sent both ways at once, the bearer header decides and the session token does not rescue it.
-    const both = await send(t.url, `/api/${RW}/servicedesk.json`, { headers: { authorization: `Bearer ${token}`, 'PCR-AUTH-TOKEN': token } });
+    const both = await send(`${t.url}/api/${RW}/servicedesk.json`, { headers: { authorization: `Bearer ${token}`, 'PCR-AUTH-TOKEN': token } });
     expect(both.status).toBe(401);
     expect(t.upstream.requests).toHaveLength(0);
 
     // The same credentials used the right way round work, so the refusals above are about the kind of token.
-    expect((await send(t.url, '/api/dashboard', { headers: { authorization: `Bearer ${accessToken}` } })).status).toBe(200);
+    expect((await send(`${t.url}/api/dashboard`, { headers: { authorization: `Bearer ${accessToken}` } })).status).toBe(200);
     expect((await call(RW, 'servicedesk.json', { 'PCR-AUTH-TOKEN': token })).status).toBe(200);
   });
 
@@ -277,7 +253,7 @@ describe('token authentication', () => {
 });
 
 describe('logout', () => {
-  const logout = (key: string, headers: Record<string, string>, output = 'json', method = 'POST') => send(t.url, `/api/${key}/authlogout.${output}`, { method, headers });
+  const logout = (key: string, headers: Record<string, string>, output = 'json', method = 'POST') => pcrLogout(t.url, key, headers, output, method);
 
   it('ends the session: the token is refused from then on, and a second logout is refused too', async () => {
     const { token } = await pcrLogin();

@@ -1,25 +1,19 @@
 // PCR-360 session limits on a frozen clock: inactivity and lifetime at their exact millisecond boundaries, what
 // counts as activity, "0 = no limit", the API user's session expiration date and the API key's expiry date.
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SECRETS } from '../fixtures/secrets.js';
-import { FROZEN_EPOCH, PCR_ENV, startTestProxy, withPcr, type TestProxy } from '../helpers/proxy.js';
+import { FROZEN_EPOCH, PCR_ENV, withPcr } from '../helpers/fixtures.js';
+import { send, type Reply } from '../helpers/http.js';
+import { resetBeforeEachTest, testProxyForSuite } from '../helpers/lifecycle.js';
+import { pcrCall, pcrLogin, pcrLoginRequest } from '../helpers/pcr.js';
+import type { TestProxy } from '../helpers/proxy.js';
 
 const RW: string = SECRETS.rwKey;
 const SHORT: string = PCR_ENV.PCR_SHORT_KEY;
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const DAY = 24 * 60 * MINUTE;
-
-interface Reply {
-  status: number;
-  text: string;
-}
-
-async function send(base: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
-  const res = await fetch(base + path, { method: init.method ?? 'GET', headers: init.headers ?? {}, ...(init.body !== undefined ? { body: init.body } : {}) });
-  return { status: res.status, text: await res.text() };
-}
 
 function reasonOf(reply: Reply): string | undefined {
   try {
@@ -33,20 +27,6 @@ function expectDenied(reply: Reply, status: number, reason: string): void {
   expect({ status: reply.status, reason: reasonOf(reply) }).toEqual({ status, reason });
 }
 
-async function loginReply(t: TestProxy, key: string, user = 'api-user'): Promise<Reply> {
-  return send(t.url, `/api/${key}/authlogin.json`, { method: 'POST', headers: { 'PCR-AUTH-USERNAME': user, 'PCR-AUTH-PASSWORD': SECRETS.apiUserPassword } });
-}
-
-async function pcrLogin(t: TestProxy, key: string, user = 'api-user'): Promise<string> {
-  const reply = await loginReply(t, key, user);
-  expect(reply.status).toBe(200);
-  return (JSON.parse(reply.text) as { token: string }).token;
-}
-
-function use(t: TestProxy, key: string, token: string, tail = 'servicedesk.json', method = 'GET'): Promise<Reply> {
-  return send(t.url, `/api/${key}/${tail}`, { method, headers: { 'PCR-AUTH-TOKEN': token } });
-}
-
 /** Moves the frozen clock forward to an absolute instant, never backwards. */
 function advanceTo(t: TestProxy, instant: number): void {
   const delta = instant - t.clock.now();
@@ -55,104 +35,93 @@ function advanceTo(t: TestProxy, instant: number): void {
 }
 
 describe('the short key: 30 s inactivity, 120 s lifetime', () => {
-  let t: TestProxy;
-
-  beforeAll(async () => {
-    t = await startTestProxy(withPcr());
-  });
-
-  afterAll(async () => {
-    await t.close();
-  });
-
-  beforeEach(() => {
-    t.upstream.reset();
-  });
+  const t = testProxyForSuite(withPcr());
+  resetBeforeEachTest(t);
 
   it('a use at +29.999 s is accepted and moves the inactivity deadline', async () => {
-    const token = await pcrLogin(t, SHORT);
+    const token = await pcrLogin(t.url, SHORT);
     for (let i = 0; i < 3; i++) {
       t.clock.advance(29_999);
-      expect((await use(t, SHORT, token)).status).toBe(200);
+      expect((await pcrCall(t.url, SHORT, token)).status).toBe(200);
     }
     // Almost 90 s after login, three times the inactivity limit: only extension explains that it is alive.
     t.clock.advance(30 * SECOND);
-    expectDenied(await use(t, SHORT, token), 401, 'session_idle');
+    expectDenied(await pcrCall(t.url, SHORT, token), 401, 'session_idle');
     expect(t.upstream.requests).toHaveLength(3);
   });
 
   it('idle for exactly 30 s after the last use: session_idle, while 1 ms less is fine', async () => {
-    const early = await pcrLogin(t, SHORT);
-    const late = await pcrLogin(t, SHORT);
+    const early = await pcrLogin(t.url, SHORT);
+    const late = await pcrLogin(t.url, SHORT);
     t.clock.advance(5 * SECOND);
-    expect((await use(t, SHORT, early)).status).toBe(200);
-    expect((await use(t, SHORT, late)).status).toBe(200);
+    expect((await pcrCall(t.url, SHORT, early)).status).toBe(200);
+    expect((await pcrCall(t.url, SHORT, late)).status).toBe(200);
     t.clock.advance(29_999);
-    expect((await use(t, SHORT, early)).status).toBe(200);
+    expect((await pcrCall(t.url, SHORT, early)).status).toBe(200);
     t.clock.advance(1);
-    expectDenied(await use(t, SHORT, late), 401, 'session_idle');
+    expectDenied(await pcrCall(t.url, SHORT, late), 401, 'session_idle');
   });
 
   it('idle for exactly 30 s straight after login: session_idle', async () => {
-    const token = await pcrLogin(t, SHORT);
+    const token = await pcrLogin(t.url, SHORT);
     t.clock.advance(30 * SECOND);
-    expectDenied(await use(t, SHORT, token), 401, 'session_idle');
+    expectDenied(await pcrCall(t.url, SHORT, token), 401, 'session_idle');
     expect(t.upstream.requests).toHaveLength(0);
   });
 
   it('29 s steps keep the session alive until the lifetime: ok at 119.999 s, session_expired at exactly 120 s', async () => {
     const loggedInAt = t.clock.now();
-    const token = await pcrLogin(t, SHORT);
+    const token = await pcrLogin(t.url, SHORT);
     for (const at of [29, 58, 87, 116]) {
       advanceTo(t, loggedInAt + at * SECOND);
-      expect((await use(t, SHORT, token)).status, `at +${at}s`).toBe(200);
+      expect((await pcrCall(t.url, SHORT, token)).status, `at +${at}s`).toBe(200);
     }
     advanceTo(t, loggedInAt + 120 * SECOND - 1);
-    expect((await use(t, SHORT, token)).status).toBe(200);
+    expect((await pcrCall(t.url, SHORT, token)).status).toBe(200);
     t.clock.advance(1);
-    expectDenied(await use(t, SHORT, token), 401, 'session_expired');
+    expectDenied(await pcrCall(t.url, SHORT, token), 401, 'session_expired');
     t.clock.advance(1);
-    expect((await use(t, SHORT, token)).status).toBe(401);
+    expect((await pcrCall(t.url, SHORT, token)).status).toBe(401);
     expect(t.upstream.requests).toHaveLength(5);
   });
 
   it('a request refused for permission, method or type does not count as activity', async () => {
-    const refused = await pcrLogin(t, SHORT);
-    const control = await pcrLogin(t, SHORT);
+    const refused = await pcrLogin(t.url, SHORT);
+    const control = await pcrLogin(t.url, SHORT);
     t.clock.advance(20 * SECOND);
     // The short key writes servicedesk only.
-    expectDenied(await use(t, SHORT, refused, 'equipment.json', 'POST'), 403, 'key_lacks_write');
-    expectDenied(await use(t, SHORT, refused, 'snmp.json'), 403, 'key_lacks_read');
-    expectDenied(await use(t, SHORT, refused, 'servicedesk.json', 'PUT'), 405, 'pcr_method_not_allowed');
-    expectDenied(await use(t, SHORT, refused, 'tickets.json'), 404, 'request_type_unknown');
-    expect((await use(t, SHORT, control, 'servicedesk.json', 'POST')).status).toBe(200);
+    expectDenied(await pcrCall(t.url, SHORT, refused, 'equipment.json', 'POST'), 403, 'key_lacks_write');
+    expectDenied(await pcrCall(t.url, SHORT, refused, 'snmp.json'), 403, 'key_lacks_read');
+    expectDenied(await pcrCall(t.url, SHORT, refused, 'servicedesk.json', 'PUT'), 405, 'pcr_method_not_allowed');
+    expectDenied(await pcrCall(t.url, SHORT, refused, 'tickets.json'), 404, 'request_type_unknown');
+    expect((await pcrCall(t.url, SHORT, control, 'servicedesk.json', 'POST')).status).toBe(200);
     t.clock.advance(10 * SECOND);
-    expectDenied(await use(t, SHORT, refused), 401, 'session_idle');
-    expect((await use(t, SHORT, control)).status).toBe(200);
+    expectDenied(await pcrCall(t.url, SHORT, refused), 401, 'session_idle');
+    expect((await pcrCall(t.url, SHORT, control)).status).toBe(200);
   });
 
   it('an upstream answering 500 does not count as activity', async () => {
-    const failed = await pcrLogin(t, SHORT);
-    const control = await pcrLogin(t, SHORT);
+    const failed = await pcrLogin(t.url, SHORT);
+    const control = await pcrLogin(t.url, SHORT);
     t.clock.advance(20 * SECOND);
     t.upstream.respondWith((_req, res) => {
       res.writeHead(500, { 'content-type': 'text/plain' }).end('backend down');
     });
-    const broken = await use(t, SHORT, failed);
+    const broken = await pcrCall(t.url, SHORT, failed);
     expect(broken.status).toBe(500);
     t.upstream.respondWith(null);
-    expect((await use(t, SHORT, control)).status).toBe(200);
+    expect((await pcrCall(t.url, SHORT, control)).status).toBe(200);
     t.clock.advance(10 * SECOND);
-    expectDenied(await use(t, SHORT, failed), 401, 'session_idle');
-    expect((await use(t, SHORT, control)).status).toBe(200);
+    expectDenied(await pcrCall(t.url, SHORT, failed), 401, 'session_idle');
+    expect((await pcrCall(t.url, SHORT, control)).status).toBe(200);
   });
 
   it('the global limits apply to keys without their own: demo-rw idles after 600 s', async () => {
-    const token = await pcrLogin(t, RW);
+    const token = await pcrLogin(t.url, RW);
     t.clock.advance(599_999);
-    expect((await use(t, RW, token)).status).toBe(200);
+    expect((await pcrCall(t.url, RW, token)).status).toBe(200);
     t.clock.advance(600 * SECOND);
-    expectDenied(await use(t, RW, token), 401, 'session_idle');
+    expectDenied(await pcrCall(t.url, RW, token), 401, 'session_idle');
   });
 });
 
@@ -161,22 +130,14 @@ describe.each([
   { name: 'lifetime 0: only inactivity ends the session', lifetimeSeconds: 0, activitySeconds: 600 },
   { name: 'activity 0: only the lifetime ends the session', lifetimeSeconds: 3600, activitySeconds: 0 },
 ])('global sessions with $name', ({ lifetimeSeconds, activitySeconds }) => {
-  let t: TestProxy;
-
-  beforeAll(async () => {
-    t = await startTestProxy(
-      withPcr((config) => {
-        (config['pcr'] as { sessions: unknown }).sessions = { lifetimeSeconds, activitySeconds };
-      }),
-    );
-  });
-
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = testProxyForSuite(
+    withPcr((config) => {
+      (config['pcr'] as { sessions: unknown }).sessions = { lifetimeSeconds, activitySeconds };
+    }),
+  );
 
   it('login reports the limits', async () => {
-    const reply = await loginReply(t, RW);
+    const reply = await pcrLoginRequest(t.url, RW);
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.text)).toMatchObject({
       expiresAt: lifetimeSeconds === 0 ? null : new Date(t.clock.now() + lifetimeSeconds * SECOND).toISOString(),
@@ -186,131 +147,115 @@ describe.each([
 
   if (lifetimeSeconds === 0 && activitySeconds === 0) {
     it('a session survives months of silence', async () => {
-      const token = await pcrLogin(t, RW);
+      const token = await pcrLogin(t.url, RW);
       t.clock.advance(30 * DAY);
-      expect((await use(t, RW, token)).status).toBe(200);
+      expect((await pcrCall(t.url, RW, token)).status).toBe(200);
       t.clock.advance(400 * DAY);
-      expect((await use(t, RW, token)).status).toBe(200);
+      expect((await pcrCall(t.url, RW, token)).status).toBe(200);
     });
   }
 
   if (lifetimeSeconds === 0 && activitySeconds > 0) {
     it('steady use keeps a session well past any lifetime; idleness still ends it', async () => {
-      const token = await pcrLogin(t, RW);
+      const token = await pcrLogin(t.url, RW);
       for (let i = 0; i < 12; i++) {
         t.clock.advance(activitySeconds * SECOND - 1);
-        expect((await use(t, RW, token)).status, `step ${i}`).toBe(200);
+        expect((await pcrCall(t.url, RW, token)).status, `step ${i}`).toBe(200);
       }
       t.clock.advance(activitySeconds * SECOND);
-      expectDenied(await use(t, RW, token), 401, 'session_idle');
+      expectDenied(await pcrCall(t.url, RW, token), 401, 'session_idle');
     });
   }
 
   if (activitySeconds === 0 && lifetimeSeconds > 0) {
     it('a silent session lives to the last millisecond of its lifetime', async () => {
-      const token = await pcrLogin(t, RW);
+      const token = await pcrLogin(t.url, RW);
       t.clock.advance(lifetimeSeconds * SECOND - 1);
-      expect((await use(t, RW, token)).status).toBe(200);
+      expect((await pcrCall(t.url, RW, token)).status).toBe(200);
       t.clock.advance(1);
-      expectDenied(await use(t, RW, token), 401, 'session_expired');
+      expectDenied(await pcrCall(t.url, RW, token), 401, 'session_expired');
     });
   }
 
   it("a key's own limits still win over the global ones", async () => {
-    const token = await pcrLogin(t, SHORT);
+    const token = await pcrLogin(t.url, SHORT);
     t.clock.advance(SECOND);
-    expect((await use(t, SHORT, token)).status).toBe(200);
+    expect((await pcrCall(t.url, SHORT, token)).status).toBe(200);
     t.clock.advance(30 * SECOND);
-    expectDenied(await use(t, SHORT, token), 401, 'session_idle');
+    expectDenied(await pcrCall(t.url, SHORT, token), 401, 'session_idle');
   });
 });
 
 describe("the API user's session expiration date", () => {
-  let t: TestProxy;
-
-  beforeAll(async () => {
-    t = await startTestProxy(withPcr());
-  });
-
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = testProxyForSuite(withPcr());
 
   it('caps the session at 12:30 whatever the activity, and refuses logins from then on', async () => {
     const capAt = Date.UTC(2026, 0, 15, 12, 30);
     expect(t.clock.now()).toBe(FROZEN_EPOCH);
-    const reply = await loginReply(t, RW, 'expiring-user');
+    const reply = await pcrLoginRequest(t.url, RW, 'expiring-user');
     expect(JSON.parse(reply.text)).toMatchObject({ expiresAt: '2026-01-15T12:30:00.000Z', inactivityTimeoutSeconds: 600 });
     const token = (JSON.parse(reply.text) as { token: string }).token;
-    const other = await pcrLogin(t, RW, 'api-user');
+    const other = await pcrLogin(t.url, RW, 'api-user');
 
     for (const minute of [9, 18, 27]) {
       advanceTo(t, FROZEN_EPOCH + minute * MINUTE);
-      expect((await use(t, RW, token)).status, `12:${minute}`).toBe(200);
-      expect((await use(t, RW, other)).status).toBe(200);
+      expect((await pcrCall(t.url, RW, token)).status, `12:${minute}`).toBe(200);
+      expect((await pcrCall(t.url, RW, other)).status).toBe(200);
     }
     advanceTo(t, capAt - 1);
-    expect((await use(t, RW, token)).status).toBe(200);
+    expect((await pcrCall(t.url, RW, token)).status).toBe(200);
     t.clock.advance(1);
-    const ended = await use(t, RW, token);
+    const ended = await pcrCall(t.url, RW, token);
     expect(ended.status).toBe(401);
     expect(['session_expired', 'user_disabled']).toContain(reasonOf(ended));
     // Another user's session opened at the same time is not affected.
-    expect((await use(t, RW, other)).status).toBe(200);
+    expect((await pcrCall(t.url, RW, other)).status).toBe(200);
 
-    expectDenied(await loginReply(t, RW, 'expiring-user'), 401, 'user_disabled');
-    expect((await loginReply(t, RW, 'api-user')).status).toBe(200);
+    expectDenied(await pcrLoginRequest(t.url, RW, 'expiring-user'), 401, 'user_disabled');
+    expect((await pcrLoginRequest(t.url, RW, 'api-user')).status).toBe(200);
   });
 });
 
 describe("the API key's expiry date", () => {
-  let t: TestProxy;
-
-  beforeAll(async () => {
-    t = await startTestProxy(
-      withPcr((config) => {
-        const keys = (config['pcr'] as { keys: Array<Record<string, unknown>> }).keys;
-        keys.find((k) => k['id'] === 'legacy')!['expiresAt'] = '2026-01-15T12:05:00Z';
-        keys.find((k) => k['id'] === 'demo-rw')!['expiresAt'] = '2026-01-15T12:10:00Z';
-        // A bare date keeps the key working through the whole of that day, UTC.
-        keys.find((k) => k['id'] === 'expired')!['expiresAt'] = '2026-01-15';
-      }),
-    );
-  });
-
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = testProxyForSuite(
+    withPcr((config) => {
+      const keys = (config['pcr'] as { keys: Array<Record<string, unknown>> }).keys;
+      keys.find((k) => k['id'] === 'legacy')!['expiresAt'] = '2026-01-15T12:05:00Z';
+      keys.find((k) => k['id'] === 'demo-rw')!['expiresAt'] = '2026-01-15T12:10:00Z';
+      // A bare date keeps the key working through the whole of that day, UTC.
+      keys.find((k) => k['id'] === 'expired')!['expiresAt'] = '2026-01-15';
+    }),
+  );
 
   it('stops the key at the exact instant, and ends sessions opened with it there too', async () => {
     const legacy = `/api/${PCR_ENV.PCR_LEGACY_KEY}/servicedesk.json`;
-    const reply = await loginReply(t, RW);
+    const reply = await pcrLoginRequest(t.url, RW);
     // The key's expiry caps the session before the one-hour lifetime would.
     expect(JSON.parse(reply.text)).toMatchObject({ expiresAt: '2026-01-15T12:10:00.000Z' });
     const token = (JSON.parse(reply.text) as { token: string }).token;
 
     advanceTo(t, Date.UTC(2026, 0, 15, 12, 5) - 1);
-    expect((await send(t.url, legacy)).status).toBe(200);
-    expect((await use(t, RW, token)).status).toBe(200);
+    expect((await send(t.url + legacy)).status).toBe(200);
+    expect((await pcrCall(t.url, RW, token)).status).toBe(200);
     t.clock.advance(1);
-    expectDenied(await send(t.url, legacy), 401, 'api_key_expired');
-    const xml = await send(t.url, `/api/${PCR_ENV.PCR_LEGACY_KEY}/servicedesk.xml`);
+    expectDenied(await send(t.url + legacy), 401, 'api_key_expired');
+    const xml = await send(`${t.url}/api/${PCR_ENV.PCR_LEGACY_KEY}/servicedesk.xml`);
     expect(xml.status).toBe(401);
     expect(xml.text).toContain('<error>api_key_expired</error>');
-    expect((await use(t, RW, token)).status).toBe(200);
+    expect((await pcrCall(t.url, RW, token)).status).toBe(200);
 
     advanceTo(t, Date.UTC(2026, 0, 15, 12, 10) - 1);
-    expect((await use(t, RW, token)).status).toBe(200);
+    expect((await pcrCall(t.url, RW, token)).status).toBe(200);
     t.clock.advance(1);
-    expectDenied(await use(t, RW, token), 401, 'api_key_expired');
-    expectDenied(await loginReply(t, RW), 401, 'api_key_expired');
+    expectDenied(await pcrCall(t.url, RW, token), 401, 'api_key_expired');
+    expectDenied(await pcrLoginRequest(t.url, RW), 401, 'api_key_expired');
   });
 
   it('a bare date means the end of that day, UTC', async () => {
     const path = `/api/${PCR_ENV.PCR_EXPIRED_KEY}/servicedesk.json`;
     advanceTo(t, Date.UTC(2026, 0, 16) - 1);
-    expect((await send(t.url, path)).status).toBe(200);
+    expect((await send(t.url + path)).status).toBe(200);
     t.clock.advance(1);
-    expectDenied(await send(t.url, path), 401, 'api_key_expired');
+    expectDenied(await send(t.url + path), 401, 'api_key_expired');
   });
 });

@@ -3,15 +3,18 @@
 // config when the new one is invalid.
 
 import { writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { Config } from '../../src/config/load.js';
 import { SECRETS } from '../fixtures/secrets.js';
 import { exampleConfig, replaceConfigFile, startCli, writeCliConfig, type CliProcess, type LogLine } from '../helpers/cli-process.js';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/echo-upstream.js';
-import { baseConfig, login, loadTestConfig, startTestProxy, tokenRequest, basicAuth, withPcr, type TestProxy } from '../helpers/proxy.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { baseConfig, loadPcrConfig, loadTestConfig, withPcr, type ConfigEdit } from '../helpers/fixtures.js';
+import { testProxyForSuite } from '../helpers/lifecycle.js';
+import { DEMO_CLIENT_AUTH, login, refreshGrant, tokenRequest } from '../helpers/oauth.js';
+import { pcrCall, pcrLogin } from '../helpers/pcr.js';
+import { startTestProxy } from '../helpers/proxy.js';
 
 interface Reply {
   status: number;
@@ -29,27 +32,15 @@ function reasonOf(reply: Reply): unknown {
 }
 
 describe('Portcullis.reload in-process', () => {
-  let t: TestProxy;
+  const t = testProxyForSuite(withPcr());
   let bearer: string;
-  const pcr = withPcr();
 
   /** The config the proxy started with, changed by `edit`. */
-  function configWith(edit: (config: Record<string, unknown>) => void): Promise<Config> {
-    const raw = baseConfig(t.upstream.url);
-    pcr.edit(raw);
-    edit(raw);
-    return loadTestConfig(raw, pcr.env);
+  function configWith(edit: ConfigEdit): Promise<Config> {
+    return loadPcrConfig(t.upstream.url, edit);
   }
 
   const unchanged = () => {};
-
-  beforeAll(async () => {
-    t = await startTestProxy(pcr);
-  });
-
-  afterAll(async () => {
-    await t.close();
-  });
 
   beforeEach(async () => {
     // Every test starts from the original config and a fresh operator token.
@@ -75,7 +66,7 @@ describe('Portcullis.reload in-process', () => {
     expect(denied.status).toBe(401);
     expect(reasonOf(denied)).toBe('operator_disabled');
     expect(denied.headers.get('www-authenticate')).toContain('error="invalid_token"');
-    const refreshed = await tokenRequest(t.url, { grant_type: 'refresh_token', refresh_token: refresh }, { authorization: basicAuth('public-api', SECRETS.clientSecret) });
+    const refreshed = await refreshGrant(t.url, refresh);
     expect(refreshed.status).toBe(400);
     expect(refreshed.body).toMatchObject({ error: 'invalid_grant' });
     expect(t.upstream.requests.map((r) => r.url)).toEqual(['/api/tickets']);
@@ -120,14 +111,9 @@ describe('Portcullis.reload in-process', () => {
   });
 
   it("removing an API user ends that user's sessions and refuses its token; other users keep theirs", async () => {
-    const loginAs = async (user: string) => {
-      const res = await get(`${t.url}/api/${SECRETS.rwKey}/authlogin.json`, { 'PCR-AUTH-USERNAME': user, 'PCR-AUTH-PASSWORD': SECRETS.apiUserPassword }, 'POST');
-      expect(res.status).toBe(200);
-      return (JSON.parse(res.text) as { token: string }).token;
-    };
-    const removed = await loginAs('api-user');
-    const kept = await loginAs('expiring-user');
-    const call = (token: string) => get(`${t.url}/api/${SECRETS.rwKey}/servicedesk.json`, { 'PCR-AUTH-TOKEN': token });
+    const removed = await pcrLogin(t.url, SECRETS.rwKey, 'api-user');
+    const kept = await pcrLogin(t.url, SECRETS.rwKey, 'expiring-user');
+    const call = (token: string) => pcrCall(t.url, SECRETS.rwKey, token);
     expect((await call(removed)).status).toBe(200);
     const store = t.proxy.services.store;
     expect(await store.listSessions({ user: 'api-user' }, t.clock.now())).toHaveLength(1);
@@ -336,11 +322,7 @@ describe('the CLI process', () => {
     expect(Date.now() - startedAt).toBeLessThan(1500);
     // The docs route is gone again (the file no longer has it) and identities arrive under the new name.
     expect(reasonOf(await get(`${cli.url}/docs/guide`))).toBe('route_not_found');
-    const token = await tokenRequest(
-      cli.url,
-      { grant_type: 'password', username: 'my-operator', password: SECRETS.operatorPassword },
-      { authorization: basicAuth('public-api', SECRETS.clientSecret) },
-    );
+    const token = await tokenRequest(cli.url, { grant_type: 'password', username: 'my-operator', password: SECRETS.operatorPassword }, DEMO_CLIENT_AUTH);
     expect(token.status).toBe(200);
     expect((await get(`${cli.url}/api/tickets`, { authorization: `Bearer ${token.body['access_token'] as string}` })).status).toBe(200);
     expect(upstream.requests[0]!.headers['x-remote-user']).toBe('my-operator');

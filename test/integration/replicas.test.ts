@@ -6,17 +6,21 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { startCli, writeCliConfig, type CliProcess } from '../helpers/cli-process.js';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/echo-upstream.js';
-import { SIGNING_KEY_PEM, startTestProxy, withPcr, type TestProxy } from '../helpers/proxy.js';
+import { SIGNING_KEY_PEM, withPcr } from '../helpers/fixtures.js';
+import { send, type Reply } from '../helpers/http.js';
+import { claimsOf } from '../helpers/jwt.js';
+import { bearerGet, login, refreshGrant } from '../helpers/oauth.js';
+import { pcrCall, pcrLogin, pcrLogout } from '../helpers/pcr.js';
+import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { flushKeyPrefix, sharedRedisUrl, uniqueKeyPrefix } from '../helpers/redis.js';
 import { SECRETS } from '../fixtures/secrets.js';
-import { send, type Reply } from './http-support.js';
 
 const redisUrl = sharedRedisUrl();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Replica {
   cli: CliProcess;
@@ -24,45 +28,8 @@ interface Replica {
   adminUrl: string;
 }
 
-function claimsOf(jwt: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
-}
-
-function basic(id: string, secret: string): string {
-  return `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
-}
-
-function token(url: string, form: Record<string, string>): Promise<Reply> {
-  return send(`${url}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic('public-api', SECRETS.clientSecret) },
-    body: new URLSearchParams(form).toString(),
-  });
-}
-
-function passwordGrant(url: string): Promise<Reply> {
-  return token(url, { grant_type: 'password', scope: 'public-api', username: 'my-operator', password: SECRETS.operatorPassword });
-}
-
-function refresh(url: string, refreshToken: string): Promise<Reply> {
-  return token(url, { grant_type: 'refresh_token', refresh_token: refreshToken });
-}
-
-function bearer(url: string, accessToken: string): Promise<Reply> {
-  return send(`${url}/api/tickets`, { headers: { authorization: `Bearer ${accessToken}` } });
-}
-
-async function pcrLogin(url: string): Promise<string> {
-  const reply = await send(`${url}/api/${SECRETS.rwKey}/authlogin.json`, {
-    method: 'POST',
-    headers: { 'PCR-AUTH-USERNAME': 'api-user', 'PCR-AUTH-PASSWORD': SECRETS.apiUserPassword },
-  });
-  expect(reply.status, reply.text).toBe(200);
-  return (reply.json as { token: string }).token;
-}
-
 function pcrUse(url: string, sessionToken: string): Promise<Reply> {
-  return send(`${url}/api/${SECRETS.rwKey}/servicedesk.json`, { headers: { 'PCR-AUTH-TOKEN': sessionToken } });
+  return pcrCall(url, SECRETS.rwKey, sessionToken);
 }
 
 /** Polls until `request` answers `status`; returns how long that took, or fails after `timeoutMs`. */
@@ -117,34 +84,34 @@ describe.skipIf(redisUrl === null)('two replicas sharing one Redis', () => {
     const session = await pcrLogin(a.url);
     expect((await pcrUse(b.url, session)).status).toBe(200);
     expect((await pcrUse(a.url, session)).status).toBe(200);
-    const logout = await send(`${b.url}/api/${SECRETS.rwKey}/authlogout.json`, { method: 'POST', headers: { 'PCR-AUTH-TOKEN': session } });
+    const logout = await pcrLogout(b.url, SECRETS.rwKey, { 'PCR-AUTH-TOKEN': session });
     expect(logout.status, logout.text).toBe(200);
     await untilStatus(() => pcrUse(a.url, session), 401, 1000);
     expect((await pcrUse(b.url, session)).status).toBe(401);
   });
 
   it('a refresh token reused on B revokes the whole family on both', async () => {
-    const granted = await passwordGrant(a.url);
-    expect(granted.status, granted.text).toBe(200);
-    const rotated = await refresh(a.url, granted.json.refresh_token as string);
-    expect(rotated.status, rotated.text).toBe(200);
-    const access = rotated.json.access_token as string;
+    const granted = await login(a.url);
+    expect(granted.status, JSON.stringify(granted.body)).toBe(200);
+    const rotated = await refreshGrant(a.url, granted.body['refresh_token'] as string);
+    expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+    const access = rotated.body['access_token'] as string;
     // Both replicas have verified and cached the token before the revocation.
-    expect((await bearer(a.url, access)).status).toBe(200);
-    expect((await bearer(b.url, access)).status).toBe(200);
+    expect((await bearerGet(a.url, access)).status).toBe(200);
+    expect((await bearerGet(b.url, access)).status).toBe(200);
 
-    const reused = await refresh(b.url, granted.json.refresh_token as string);
+    const reused = await refreshGrant(b.url, granted.body['refresh_token'] as string);
     expect(reused.status).toBe(400);
-    expect(reused.json.error).toBe('invalid_grant');
+    expect(reused.body['error']).toBe('invalid_grant');
 
-    const next = await refresh(a.url, rotated.json.refresh_token as string);
+    const next = await refreshGrant(a.url, rotated.body['refresh_token'] as string);
     expect(next.status).toBe(400);
-    expect(next.json.error).toBe('invalid_grant');
+    expect(next.body['error']).toBe('invalid_grant');
     for (const url of [a.url, b.url]) {
-      await untilStatus(() => bearer(url, access), 401, 1000);
-      expect((await bearer(url, access)).json.reason).toBe('token_revoked');
+      await untilStatus(() => bearerGet(url, access), 401, 1000);
+      expect((await bearerGet(url, access)).json.reason).toBe('token_revoked');
       // The first access token of the family was never used: refused on its very first (cold) check too.
-      expect((await bearer(url, granted.json.access_token as string)).json.reason).toBe('token_revoked');
+      expect((await bearerGet(url, granted.body['access_token'] as string)).json.reason).toBe('token_revoked');
     }
   });
 
@@ -166,10 +133,10 @@ describe.skipIf(redisUrl === null)('two replicas sharing one Redis', () => {
     });
 
     it('refuses a revoked family it never heard of, and still accepts a live one', async () => {
-      const revokedGrant = await passwordGrant(a.url);
-      const liveGrant = await passwordGrant(b.url);
+      const revokedGrant = await login(a.url);
+      const liveGrant = await login(b.url);
       expect([revokedGrant.status, liveGrant.status]).toEqual([200, 200]);
-      const family = claimsOf(revokedGrant.json.access_token as string)['fid'] as string;
+      const family = claimsOf(revokedGrant.body['access_token'] as string)['fid'] as string;
       const revoked = await send(`${a.adminUrl}/admin/token-families/${family}`, { method: 'DELETE', headers: { authorization: `Bearer ${SECRETS.adminToken}` } });
       expect(revoked.status, revoked.text).toBe(200);
 
@@ -180,10 +147,10 @@ describe.skipIf(redisUrl === null)('two replicas sharing one Redis', () => {
         }),
         clock: new ManualClock(Date.now()),
       });
-      const refused = await bearer(late.url, revokedGrant.json.access_token as string);
+      const refused = await bearerGet(late.url, revokedGrant.body['access_token'] as string);
       expect(refused.status).toBe(401);
       expect(refused.json.reason).toBe('token_revoked');
-      expect((await bearer(late.url, liveGrant.json.access_token as string)).status).toBe(200);
+      expect((await bearerGet(late.url, liveGrant.body['access_token'] as string)).status).toBe(200);
     });
   });
 });

@@ -2,12 +2,12 @@
 // `Portcullis.close(deadline)` in-process and for the CLI process on SIGTERM.
 
 import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/echo-upstream.js';
-import { login, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { login } from '../helpers/oauth.js';
+import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { startCli, writeCliConfig, type CliProcess } from '../helpers/cli-process.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Answers every request after `ms`, so a test can act while it is in flight; returns when it last answered. */
 function holdFor(upstream: EchoUpstream, ms: number): () => number {

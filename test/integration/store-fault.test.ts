@@ -9,48 +9,20 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runStart } from '../../src/cli/start.js';
 import { startCli, writeCliConfig, type CliProcess } from '../helpers/cli-process.js';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/echo-upstream.js';
-import { startTestProxy, withPcr, type TestProxy } from '../helpers/proxy.js';
+import { withPcr } from '../helpers/fixtures.js';
+import { send, type Reply } from '../helpers/http.js';
+import { accessToken, bearerGet, login } from '../helpers/oauth.js';
+import { pcrCall, pcrLogin, pcrLoginRequest } from '../helpers/pcr.js';
+import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { eventually, flushKeyPrefix, privateRedisAvailable, sharedRedisUrl, startPrivateRedis, uniqueKeyPrefix, type PrivateRedis } from '../helpers/redis.js';
 import { redisRequired } from '../setup/global-redis.js';
 import { SECRETS } from '../fixtures/secrets.js';
-import { send, type Reply } from './http-support.js';
 
 const COMMAND_TIMEOUT_MS = 200;
 const sharedRedis = sharedRedisUrl();
 
-function basic(id: string, secret: string): string {
-  return `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
-}
-
-function passwordGrant(url: string): Promise<Reply> {
-  return send(`${url}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic('public-api', SECRETS.clientSecret) },
-    body: new URLSearchParams({ grant_type: 'password', scope: 'public-api', username: 'my-operator', password: SECRETS.operatorPassword }).toString(),
-  });
-}
-
-async function accessToken(url: string): Promise<string> {
-  const reply = await passwordGrant(url);
-  expect(reply.status, reply.text).toBe(200);
-  return reply.json.access_token as string;
-}
-
-function bearer(url: string, token: string): Promise<Reply> {
-  return send(`${url}/api/tickets`, { headers: { authorization: `Bearer ${token}` } });
-}
-
-async function pcrLogin(url: string): Promise<string> {
-  const reply = await send(`${url}/api/${SECRETS.rwKey}/authlogin.json`, {
-    method: 'POST',
-    headers: { 'PCR-AUTH-USERNAME': 'api-user', 'PCR-AUTH-PASSWORD': SECRETS.apiUserPassword },
-  });
-  expect(reply.status, reply.text).toBe(200);
-  return (reply.json as { token: string }).token;
-}
-
 function pcrUse(url: string, token: string): Promise<Reply> {
-  return send(`${url}/api/${SECRETS.rwKey}/servicedesk.json`, { headers: { 'PCR-AUTH-TOKEN': token } });
+  return pcrCall(url, SECRETS.rwKey, token);
 }
 
 async function timed<T>(run: () => Promise<T>): Promise<{ value: T; ms: number }> {
@@ -122,7 +94,7 @@ describe.skipIf(noPrivateRedis)('Redis failing under a running proxy', () => {
     const unseen = await accessToken(strict.url);
     const unseenLenient = await accessToken(lenient.url);
     expect((await pcrUse(strict.url, session)).status).toBe(200);
-    expect((await bearer(strict.url, seen)).status).toBe(200);
+    expect((await bearerGet(strict.url, seen)).status).toBe(200);
 
     await redis.stop();
     strict.clock.advance(1500);
@@ -131,30 +103,27 @@ describe.skipIf(noPrivateRedis)('Redis failing under a running proxy', () => {
     expectStoreUnavailable(pcr.value);
     expect(pcr.ms).toBeLessThan(1500);
     expect((await send(`${strict.url}/readyz`)).status).toBe(503);
-    const grant = await passwordGrant(strict.url);
+    const grant = await login(strict.url);
     expect(grant.status).toBe(503);
-    expect(grant.json.error).toBe('temporarily_unavailable');
-    const login = await send(`${strict.url}/api/${SECRETS.rwKey}/authlogin.json`, {
-      method: 'POST',
-      headers: { 'PCR-AUTH-USERNAME': 'api-user', 'PCR-AUTH-PASSWORD': SECRETS.apiUserPassword },
-    });
-    expect(login.status).toBe(503);
+    expect(grant.body['error']).toBe('temporarily_unavailable');
+    const pcrLoginAnswer = await pcrLoginRequest(strict.url);
+    expect(pcrLoginAnswer.status).toBe(503);
     // A token this process already checked needs no store; one it has never seen cannot be checked: refused.
-    expect((await bearer(strict.url, seen)).status).toBe(200);
-    expectStoreUnavailable(await bearer(strict.url, unseen));
+    expect((await bearerGet(strict.url, seen)).status).toBe(200);
+    expectStoreUnavailable(await bearerGet(strict.url, unseen));
     // Unless the operator chose to let that check fail open.
-    expect((await bearer(lenient.url, unseenLenient)).status).toBe(200);
+    expect((await bearerGet(lenient.url, unseenLenient)).status).toBe(200);
     expect((await send(`${strict.url}/healthz`)).status).toBe(200);
 
     await redis.start();
     await eventually(async () => expect((await send(`${strict.url}/readyz`)).status).toBe(200), 5000);
     // The restarted Redis is empty. Once the proxy has resubscribed it stops trusting what it had checked before,
     // so credentials whose state was lost are refused rather than waved through from the caches.
-    await eventually(async () => expect((await bearer(strict.url, seen)).json?.reason).toBe('token_revoked'), 5000);
+    await eventually(async () => expect((await bearerGet(strict.url, seen)).json?.reason).toBe('token_revoked'), 5000);
     expect((await pcrUse(strict.url, session)).status).toBe(401);
     const fresh = await pcrLogin(strict.url);
     expect((await pcrUse(strict.url, fresh)).status).toBe(200);
-    expect((await bearer(strict.url, await accessToken(strict.url))).status).toBe(200);
+    expect((await bearerGet(strict.url, await accessToken(strict.url))).status).toBe(200);
   });
 });
 

@@ -437,6 +437,26 @@ export function storeConformanceSuite(name: string, makeStore: () => Promise<Sto
       });
     });
 
+    describe('purging', () => {
+      it('purgeExpired keeps everything live, and what it drops was dead already', async () => {
+        const live = session({ expiresAt: t0 + HOUR, idleTimeoutMs: 0 });
+        const ending = session({ expiresAt: t0 + 1000, idleTimeoutMs: 0 });
+        const f = family();
+        await store.createSession(live);
+        await store.createSession(ending);
+        await store.createFamily(f, 'h1');
+        await store.revokeToken('jti-p', t0 + HOUR);
+        await store.recordFailure('ip:p', MINUTE, t0);
+        const now = t0 + 1000;
+        expect(store.purgeExpired(now)).toBeGreaterThanOrEqual(0);
+        expect(ids(await store.listSessions({}, now))).toEqual([live.id]);
+        expect(await store.getSession(ending.id, now)).toBeNull();
+        expect(await store.getFamily(f.id, now)).toEqual(f);
+        expect(await store.isTokenRevoked('jti-p', now)).toBe(true);
+        expect((await store.failureCount('ip:p', now)).count).toBe(1);
+      });
+    });
+
     describe('revocation listeners and health', () => {
       it('delivers each event once to every listener until it unsubscribes', async () => {
         const second: RevocationEvent[] = [];

@@ -3,13 +3,15 @@
 
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { createStore } from '../../src/store/index.js';
+import { createStore } from '../../src/store/factory.js';
 import { instrumentStore, type StoreObserver, type StoreOperation } from '../../src/store/instrumented.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import { StoreUnavailableError, type RevocationEvent, type Store } from '../../src/store/store.js';
+import { StoreUnavailableError, type RevocationEvent } from '../../src/store/store.js';
+import { NO_STORE_SECRETS, memoryStoreOptions, memoryStoreSettings } from '../helpers/store-options.js';
 import { storeConformanceSuite } from './conformance.js';
 
 const smallBounds = { maxSessions: 1000, maxFamilies: 1000, maxRevocations: 1000, maxFailureKeys: 1000 };
+const smallOptions = memoryStoreOptions(smallBounds);
 
 class RecordingObserver implements StoreObserver {
   readonly operations: { operation: StoreOperation; failed: boolean }[] = [];
@@ -25,14 +27,14 @@ class RecordingObserver implements StoreObserver {
 
 storeConformanceSuite('instrumented MemoryStore', async () => {
   const clock = new ManualClock();
-  const store = instrumentStore(await createStore({ type: 'memory', memory: smallBounds }, clock), new RecordingObserver());
+  const store = instrumentStore(await createStore(memoryStoreSettings(smallBounds), clock, NO_STORE_SECRETS), new RecordingObserver());
   return { store, clock, cleanup: () => store.close() };
 });
 
 describe('instrumentStore', () => {
   it('reports each operation, its failure and each revocation event once', async () => {
     const observer = new RecordingObserver();
-    const store = instrumentStore(new MemoryStore(smallBounds), observer);
+    const store = instrumentStore(new MemoryStore(smallOptions), observer);
     const now = Date.UTC(2026, 0, 1);
     await store.createSession({ id: 's1', keyId: 'k', user: 'u', createdAt: now, lastActivity: now, expiresAt: null, idleTimeoutMs: 0 });
     // Listeners of the proxy do not multiply the count: the decorator keeps one subscription of its own.
@@ -55,18 +57,18 @@ describe('instrumentStore', () => {
       }
     }
     const observer = new RecordingObserver();
-    const store = instrumentStore(new DownStore(smallBounds), observer);
+    const store = instrumentStore(new DownStore(smallOptions), observer);
     await expect(store.getSession('x', 0)).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(observer.operations).toEqual([{ operation: 'getSession', failed: true }]);
   });
 
-  it('keeps the optional members of the wrapped store, and only those', () => {
-    const memory = instrumentStore(new MemoryStore(smallBounds), new RecordingObserver()) as Store & { purgeExpired?: unknown };
+  it('forwards purgeExpired, and keeps the optional members of the wrapped store and only those', () => {
+    const memory = instrumentStore(new MemoryStore(smallOptions), new RecordingObserver());
     expect(typeof memory.purgeExpired).toBe('function');
     expect(memory.onResync).toBeUndefined();
     expect(memory.kind).toBe('memory');
     let resyncListener: (() => void) | null = null;
-    const withResync = Object.assign(new MemoryStore(smallBounds), {
+    const withResync = Object.assign(new MemoryStore(smallOptions), {
       onResync(listener: () => void) {
         resyncListener = listener;
         return () => {};

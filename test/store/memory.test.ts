@@ -1,10 +1,11 @@
 // MemoryStore: the shared conformance suite plus what only the in-process store has (bounds and purging).
 
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
-import { createStore } from '../../src/store/index.js';
+import { ManualClock, systemClock } from '../../src/clock.js';
+import { createStore } from '../../src/store/factory.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import type { SessionRecord } from '../../src/store/store.js';
+import { NO_STORE_SECRETS, memoryStoreOptions, memoryStoreSettings } from '../helpers/store-options.js';
 import { storeConformanceSuite } from './conformance.js';
 
 // Small bounds: the LRU maps preallocate their capacity, which at the 100k defaults costs ~100 ms per store.
@@ -12,7 +13,7 @@ const smallBounds = { maxSessions: 1000, maxFamilies: 1000, maxRevocations: 1000
 
 storeConformanceSuite('MemoryStore', async () => {
   const clock = new ManualClock();
-  const store = await createStore({ type: 'memory', memory: smallBounds }, clock);
+  const store = await createStore(memoryStoreSettings(smallBounds), clock, NO_STORE_SECRETS);
   return { store, clock, cleanup: () => store.close() };
 });
 
@@ -30,16 +31,21 @@ describe('MemoryStore specifics', () => {
   });
 
   it('is a memory store', async () => {
-    expect((await createStore({ type: 'memory', memory: { maxSessions: 5 } })).kind).toBe('memory');
+    expect((await createStore(memoryStoreSettings({ maxSessions: 5 }), systemClock, NO_STORE_SECRETS)).kind).toBe('memory');
   });
 
   it('rejects nonsensical bounds', () => {
-    expect(() => new MemoryStore({ maxSessions: 0 })).toThrow(RangeError);
-    expect(() => new MemoryStore({ maxFailureKeys: 1.5 })).toThrow(RangeError);
+    expect(() => new MemoryStore({ ...memoryStoreOptions(), maxSessions: 0 })).toThrow(RangeError);
+    expect(() => new MemoryStore({ ...memoryStoreOptions(), maxFailureKeys: 1.5 })).toThrow(RangeError);
+  });
+
+  it('keeps four refresh tokens per family unless told otherwise', () => {
+    expect(memoryStoreOptions({ maxFamilies: 10 }).maxRefreshTokens).toBe(40);
+    expect(memoryStoreOptions({ maxFamilies: 10, maxRefreshTokens: 15 }).maxRefreshTokens).toBe(15);
   });
 
   it('evicts the least recently used session beyond maxSessions', async () => {
-    const store = new MemoryStore({ maxSessions: 2 });
+    const store = new MemoryStore(memoryStoreOptions({ maxSessions: 2 }));
     await store.createSession(session('a'));
     await store.createSession(session('b'));
     await store.getSession('a', t0);
@@ -51,7 +57,7 @@ describe('MemoryStore specifics', () => {
 
   it('makes room from expired revocations before evicting a live one', async () => {
     const clock = new ManualClock(t0);
-    const store = new MemoryStore({ maxRevocations: 2 }, clock);
+    const store = new MemoryStore(memoryStoreOptions({ maxRevocations: 2 }), clock);
     await store.revokeToken('live', t0 + 10_000);
     await store.revokeToken('old', t0 + 1_000);
     clock.advance(2_000);
@@ -61,7 +67,7 @@ describe('MemoryStore specifics', () => {
   });
 
   it('purgeExpired drops exactly what is dead at `now`', async () => {
-    const store = new MemoryStore();
+    const store = new MemoryStore(memoryStoreOptions());
     await store.createSession(session('idle', { idleTimeoutMs: 1000 }));
     await store.createSession(session('forever'));
     await store.createFamily(
@@ -92,7 +98,7 @@ describe('MemoryStore specifics', () => {
   });
 
   it('refuses a refresh token for a family without refresh expiry', async () => {
-    const store = new MemoryStore();
+    const store = new MemoryStore(memoryStoreOptions());
     await expect(
       store.createFamily(
         { id: 'f', clientId: 'c', subject: 's', scope: '', createdAt: t0, lastUsedAt: t0, refreshExpiresAt: null, accessExpiresAt: t0, revokedAt: null },

@@ -4,11 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
-import { createStore, parseRedisUrl } from '../../src/store/index.js';
-import { RedisStore } from '../../src/store/redis.js';
+import { ManualClock, systemClock } from '../../src/clock.js';
+import { createStore } from '../../src/store/factory.js';
+import { parseRedisUrl } from '../../src/store/redis/client-options.js';
+import { RedisStore } from '../../src/store/redis/redis-store.js';
 import { StoreUnavailableError, type RevocationEvent, type SessionRecord } from '../../src/store/store.js';
 import { eventually, flushKeyPrefix, sharedRedisUrl, startPrivateRedis, uniqueKeyPrefix, type PrivateRedis } from '../helpers/redis.js';
+import { NO_STORE_SECRETS, redisStoreOptions, redisStoreSettings } from '../helpers/store-options.js';
 import { storeConformanceSuite } from './conformance.js';
 
 const url = sharedRedisUrl();
@@ -63,7 +65,7 @@ describe.skipIf(!url)('RedisStore', () => {
   storeConformanceSuite('RedisStore', async () => {
     const prefix = nextPrefix();
     const clock = new ManualClock();
-    const store = await createStore({ type: 'redis', redis: { url: redisUrl, keyPrefix: prefix } }, clock);
+    const store = await createStore(redisStoreSettings({ url: redisUrl, keyPrefix: prefix }), clock, NO_STORE_SECRETS);
     return {
       store,
       clock,
@@ -91,7 +93,7 @@ describe.skipIf(!url)('RedisStore', () => {
     });
 
     const connect = async (keyPrefix: string, clock = new ManualClock()) => {
-      const store = new RedisStore({ url: redisUrl, keyPrefix }, clock);
+      const store = new RedisStore(redisStoreOptions({ url: redisUrl, keyPrefix }), clock);
       open.push(store);
       await store.waitUntilReady();
       return store;
@@ -257,10 +259,11 @@ describe.skipIf(!url)('RedisStore', () => {
     it('fails clearly and without credentials when Redis is unreachable', async () => {
       prefix = nextPrefix();
       const started = Date.now();
-      const attempt = createStore({
-        type: 'redis',
-        redis: { url: 'redis://app:hunter2-secret@127.0.0.1:1', keyPrefix: prefix, connectTimeoutMs: 300, commandTimeoutMs: 200 },
-      });
+      const attempt = createStore(
+        redisStoreSettings({ url: 'redis://app:hunter2-secret@127.0.0.1:1', keyPrefix: prefix, connectTimeout: '300ms', commandTimeout: '200ms' }),
+        systemClock,
+        NO_STORE_SECRETS,
+      );
       await expect(attempt).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(attempt).rejects.toThrow(/not reachable at 127\.0\.0\.1:1 within 500 ms/);
       await attempt.catch((err: Error) => {
@@ -274,10 +277,11 @@ describe.skipIf(!url)('RedisStore', () => {
     it('does not leak the password when authentication is refused', async () => {
       prefix = nextPrefix();
       const { host, port } = parseRedisUrl(redisUrl);
-      const attempt = createStore({
-        type: 'redis',
-        redis: { host, port, username: 'nobody', password: 'hunter2-secret', keyPrefix: prefix, connectTimeoutMs: 300 },
-      });
+      const attempt = createStore(
+        redisStoreSettings({ host, port, username: 'nobody', keyPrefix: prefix, connectTimeout: '300ms' }),
+        systemClock,
+        { redisPassword: 'hunter2-secret', sentinelPassword: null },
+      );
       const err = (await attempt.then(
         () => null,
         (e: unknown) => e,
@@ -296,7 +300,7 @@ describe.skipIf(!url)('RedisStore', () => {
     beforeAll(async () => {
       server = await startPrivateRedis();
       if (!server) return;
-      store = new RedisStore({ url: server.url, keyPrefix: 'fault:', commandTimeoutMs: COMMAND_TIMEOUT }, clock);
+      store = new RedisStore(redisStoreOptions({ url: server.url, keyPrefix: 'fault:', commandTimeout: `${COMMAND_TIMEOUT}ms` }), clock);
       await store.waitUntilReady();
     });
 

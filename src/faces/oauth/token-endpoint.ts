@@ -6,6 +6,7 @@ import { OAuthError, invalidRequest } from '../../errors/oauth-error.js';
 import { StoreUnavailableError } from '../../store/store.js';
 import { BodyTooLargeError, readBody } from '../../http/body.js';
 import { sendJson } from '../../respond/json.js';
+import { sendOAuthError } from '../../respond/errors.js';
 import { headerCount } from '../../authenticate/contract.js';
 import { authenticateClient, presentedClient } from './client-auth.js';
 import { parseTokenForm } from './form.js';
@@ -14,6 +15,7 @@ import { refreshTokenGrant } from './grants/refresh-token.js';
 import type { GrantContext, GrantHandler } from './grants/grant.js';
 import type { LoginGuard } from '../../protection/login-guard.js';
 import type { Logger } from '../../log/logger.js';
+import type { ReasonId } from '../../errors/reasons.js';
 
 const GRANTS: ReadonlyMap<string, GrantHandler> = new Map([
   ['password', passwordGrant],
@@ -36,11 +38,11 @@ export type TokenEndpointContext = Omit<GrantContext, 'client' | 'params'> & {
 };
 
 /** Outcomes that mean someone presented a wrong secret: they count towards brute-force protection. */
-const GUESSING_REASONS: ReadonlySet<string> = new Set(['login_failed', 'client_secret_invalid', 'client_unknown', 'client_auth_malformed']);
+const GUESSING_REASONS: ReadonlySet<ReasonId> = new Set(['login_failed', 'client_secret_invalid', 'client_unknown', 'client_auth_malformed']);
 
 export interface TokenEndpointOutcome {
   status: number;
-  reason: string;
+  reason: ReasonId;
   grantType: string | null;
   clientId: string | null;
   username: string | null;
@@ -111,7 +113,7 @@ export async function handleTokenRequest(
         : error instanceof StoreUnavailableError
           ? new OAuthError('temporarily_unavailable', 'the token store is unavailable; try again shortly', 'store_unavailable', { headers: { 'retry-after': '1' } })
           : unexpected(error, context);
-    sendJson(res, oauthError.status, { error: oauthError.code, error_description: oauthError.description }, oauthError.headers);
+    sendOAuthError(res, oauthError);
     return { status: oauthError.status, reason: oauthError.reason, grantType, clientId, username };
   }
 }

@@ -1,77 +1,90 @@
 // The PCR-360 face, built when the config has a `pcr` section: the API-key authenticator, the login and logout
-// endpoints, error rendering in the client's output format, and masking of keys in logged paths.
+// endpoints, masking of keys in logged paths, the check for an API key beside another credential, and
+// recognition of its session tokens by value.
 
-import type { PcrFace, Runtime, Services } from '../../pipeline/runtime.js';
-import { PcrApiKeyAuthenticator, pathCarriesApiKey, type PcrContext } from './api-key-authenticator.js';
-import { ApiKeyIndex } from './keys.js';
-import { handleLogin, handleLogout, sendPcrDenial, type LoginContext } from './login.js';
-import { errorOutput, maskPcrPath, parsePcrPath } from './paths.js';
-import { requestClientAddress } from '../../pipeline/own-endpoints.js';
+import type { Face, FaceDefinition } from '../../pipeline/face.js';
+import type { OwnEndpoint } from '../../route/own-endpoint.js';
+import { sendDenial } from '../../respond/errors.js';
 import { StoreUnavailableError } from '../../store/store.js';
+import { PcrApiKeyAuthenticator, pcrDenial, type PcrContext } from './api-key-authenticator.js';
+import { ApiKeyIndex } from './keys.js';
+import { handleLogin, type LoginContext, type LoginOutcome } from './login.js';
+import { handleLogout } from './logout.js';
+import { maskPcrPath, pcrPathView, type PcrPath } from './paths.js';
 import { SessionTokens } from './session-tokens.js';
-import { SessionTracker } from '../../session/pcr-sessions.js';
 
 export const SESSION_TOKEN_AUDIENCE_SUFFIX = '#pcr-session';
 
-export interface PcrServices extends Pick<Services, 'store' | 'clock' | 'logger' | 'revocations' | 'verifier' | 'guard'> {
-  /** Shared across reloads so local session state survives a config change. */
-  sessionTracker: SessionTracker;
-  onLogin?: (outcome: { status: number; reason: string; user: string | null; kind: 'login' | 'logout' }, clientAddress: string) => void;
+/** The PCR-360 face as built: the plug-in contract plus its key index (for the admin grids and for tests). */
+export interface PcrFaceInstance extends Face {
+  readonly keyIndex: ApiKeyIndex;
 }
 
-export function createPcrFace(runtime: Omit<Runtime, 'ownEndpoints' | 'pcr'>, services: PcrServices): PcrFace | null {
-  const pcr = runtime.config.parsed.pcr;
-  if (pcr === undefined) return null;
-  const tokens = runtime.config.parsed.tokens;
-  const context: PcrContext = {
-    pcr,
-    keys: new ApiKeyIndex(runtime.config.apiKeys),
-    users: runtime.config.apiUsers,
-    sessionTokens: new SessionTokens(
-      runtime.keys,
-      { issuer: tokens.issuer, audience: `${tokens.audience}${SESSION_TOKEN_AUDIENCE_SUFFIX}`, leewaySeconds: Math.floor(tokens.leeway / 1000), cacheSize: tokens.cacheSize },
-      services.clock,
-    ),
-    sessions: services.sessionTracker,
-    clock: services.clock,
-  };
-  const loginContext: LoginContext = { ...context, store: services.store, verifier: services.verifier, guard: services.guard };
-  const authenticator = new PcrApiKeyAuthenticator(context);
-  return {
-    authenticator,
-    context,
-    ownEndpoint(path) {
-      const target = parsePcrPath(path, pcr.pathPrefix);
-      if (target === null || (target.kind !== 'login' && target.kind !== 'logout')) return undefined;
-      const kind = target.kind;
-      return {
-        id: kind === 'login' ? 'pcr-login' : 'pcr-logout',
-        handle(req, res, record) {
-          const address = requestClientAddress(req, runtime);
-          const handling =
-            kind === 'login'
-              ? handleLogin(req, res, loginContext, target.key, target.output, address)
-              : handleLogout(req, res, loginContext, target.key, target.output);
-          handling.then(
-            (outcome) => {
-              record.reason = outcome.reason;
-              record.outcome = outcome.status === 200 ? 'own' : 'denied';
-              services.onLogin?.({ ...outcome, kind }, address);
-            },
-            (error: unknown) => {
-              const unavailable = error instanceof StoreUnavailableError;
-              if (!unavailable) services.logger.error({ err: error }, 'login failed unexpectedly');
-              record.outcome = 'error';
-              const reason = unavailable ? 'store_unavailable' : 'internal_error';
-              record.reason = reason;
-              sendPcrDenial(res, { kind: 'denial', reason, face: 'pcr', pcrOutput: errorOutput(target.output) });
-            },
-          );
-        },
-      };
-    },
-    sendDenial: sendPcrDenial,
-    carriesApiKey: (path) => pathCarriesApiKey(context, path),
-    maskPath: (path) => maskPcrPath(path, pcr.pathPrefix, (segment) => context.keys.find(segment) !== undefined),
-  };
-}
+export const pcrFace: FaceDefinition = {
+  id: 'pcr',
+  authenticatorIds: ['pcr-api-key'],
+  create(services): PcrFaceInstance | null {
+    const { config } = services;
+    const pcr = config.parsed.pcr;
+    if (pcr === undefined) return null;
+    const tokens = config.parsed.tokens;
+    const context: PcrContext = {
+      pcr,
+      keys: new ApiKeyIndex(config.apiKeys),
+      users: config.apiUsers,
+      sessionTokens: new SessionTokens(
+        services.keys,
+        { issuer: tokens.issuer, audience: `${tokens.audience}${SESSION_TOKEN_AUDIENCE_SUFFIX}`, leewaySeconds: Math.floor(tokens.leeway / 1000), cacheSize: tokens.cacheSize },
+        services.clock,
+      ),
+      clock: services.clock,
+      pathOf: pcrPathView(pcr.pathPrefix),
+    };
+    const loginContext: LoginContext = { ...context, store: services.store, liveness: services.liveness, verifier: services.verifier, guard: services.guard };
+    const isKey = (segment: string) => context.keys.find(segment) !== undefined;
+
+    const sessionEndpoint = (path: Extract<PcrPath, { kind: 'login' | 'logout' }>): OwnEndpoint => ({
+      id: path.kind === 'login' ? 'pcr-login' : 'pcr-logout',
+      handle(req, res, report) {
+        const address = services.clientAddress(req);
+        const handling: Promise<LoginOutcome> =
+          path.kind === 'login' ? handleLogin(req, res, loginContext, path.key, path.output, address) : handleLogout(req, res, loginContext, path.key, path.output);
+        handling.then(
+          (outcome) => {
+            report.reason = outcome.reason;
+            report.outcome = outcome.status === 200 ? 'own' : 'denied';
+            services.onOutcome({ endpoint: this.id, status: outcome.status, reason: outcome.reason, user: outcome.user });
+          },
+          (error: unknown) => {
+            const unavailable = error instanceof StoreUnavailableError;
+            if (!unavailable) services.logger.error({ err: error }, 'login failed unexpectedly');
+            const reason = unavailable ? 'store_unavailable' : 'internal_error';
+            report.outcome = 'error';
+            report.reason = reason;
+            sendDenial(res, pcrDenial(reason, path.output));
+          },
+        );
+      },
+    });
+
+    return {
+      id: 'pcr',
+      keyIndex: context.keys,
+      authenticators: [new PcrApiKeyAuthenticator(context)],
+      ownEndpointAt(target) {
+        const path = context.pathOf(target);
+        return path !== null && (path.kind === 'login' || path.kind === 'logout') ? sessionEndpoint(path) : undefined;
+      },
+      maskPath: (path, target) => maskPcrPath(path, pcr.pathPrefix, context.pathOf(target), isKey),
+      pathCarriesCredential(target) {
+        const path = context.pathOf(target);
+        return path !== null && context.keys.find(path.key) !== undefined;
+      },
+      recognizeToken(token) {
+        const session = context.sessionTokens.verify(token);
+        return session.ok ? { credential: { kind: 'pcr-session', sessionId: session.claims.sid }, expiresAt: session.claims.exp * 1000 } : null;
+      },
+      tokenCaches: { session: context.sessionTokens.cache },
+    };
+  },
+};

@@ -1,15 +1,28 @@
-// Looks up API keys by the SHA-256 of the presented key and decides read/write permission per section.
+// Looks up API keys by the SHA-256 of the presented key, and says which access a request type needs.
 
 import { timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { ResolvedApiKey } from '../../config/load.js';
 import type { PcrConfig } from '../../config/schema.js';
 import { sha256KeyHash } from '../../config/secrets.js';
+import type { Access } from '../../authorize/permissions.js';
 
 export const MAX_KEY_LENGTH = 256;
+
+/** How many path segments recently found not to be keys are remembered, so they are not hashed again. */
+const NOT_KEY_MEMORY = 4096;
 
 export class ApiKeyIndex {
   readonly #byHash: ReadonlyMap<string, ResolvedApiKey>;
   readonly #byId: ReadonlyMap<string, ResolvedApiKey>;
+  /**
+   * Segments that are certainly not keys (`dashboard`, `tickets`), asked about again and again when logs mask
+   * paths and bearer requests are checked for a second credential. Only misses are kept: no key is ever held
+   * here in plain text, and a new key set builds a new index, so nothing remembered can go stale.
+   */
+  readonly #notKeys = new LRUCache<string, true>({ max: NOT_KEY_MEMORY });
+  /** How many presented values were hashed: tests use it to show what the hot path does not do. */
+  hashes = 0;
 
   constructor(keys: readonly ResolvedApiKey[]) {
     this.#byHash = new Map(keys.map((k) => [k.keyHash, k]));
@@ -18,10 +31,14 @@ export class ApiKeyIndex {
 
   /** The configured key matching `presented`, compared by hash in constant time; undefined when none does. */
   find(presented: string): ResolvedApiKey | undefined {
-    if (presented.length === 0 || presented.length > MAX_KEY_LENGTH) return undefined;
+    if (presented.length === 0 || presented.length > MAX_KEY_LENGTH || this.#notKeys.has(presented)) return undefined;
+    this.hashes++;
     const hash = sha256KeyHash(presented);
     const candidate = this.#byHash.get(hash);
-    if (candidate === undefined) return undefined;
+    if (candidate === undefined) {
+      this.#notKeys.set(presented, true);
+      return undefined;
+    }
     // The map lookup already matched; this keeps the final comparison constant-time as the standard asks.
     return timingSafeEqual(Buffer.from(candidate.keyHash), Buffer.from(hash)) ? candidate : undefined;
   }
@@ -35,11 +52,9 @@ export class ApiKeyIndex {
   }
 }
 
-export type Access = 'read' | 'write';
-
 export interface RequestPermission {
   access: Access;
-  /** Sections the request needs, or '*' for every configured section (the `sql` request type). */
+  /** The section the request needs, or '*' for every configured section (the `sql` request type). */
   section: string;
 }
 
@@ -58,10 +73,4 @@ export function requiredPermission(
   const type = Object.hasOwn(pcr.requestTypes, target.requestType) ? pcr.requestTypes[target.requestType] : undefined;
   if (type === undefined) return 'type';
   return { access: read || type.readOnly ? 'read' : 'write', section: type.section };
-}
-
-export function keyAllows(key: ResolvedApiKey, permission: RequestPermission, allSections: readonly string[]): boolean {
-  const granted = permission.access === 'read' ? key.readSections : key.writeSections;
-  if (permission.section === '*') return allSections.every((s) => granted.has(s));
-  return granted.has(permission.section);
 }

@@ -1,42 +1,53 @@
-// Header login and logout on the PCR-360 face: `POST PREFIX/KEY/authlogin.OUTPUT` with PCR-AUTH-USERNAME and
-// PCR-AUTH-PASSWORD opens a session and returns its token; `POST PREFIX/KEY/authlogout.OUTPUT` with
-// PCR-AUTH-TOKEN ends it at once. The proxy answers both itself: they never reach the upstream.
+// Header login on the PCR-360 face: `POST PREFIX/KEY/authlogin.OUTPUT` with PCR-AUTH-USERNAME and
+// PCR-AUTH-PASSWORD opens a session and returns its token. The proxy answers it itself: it never reaches the
+// upstream.
 
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedApiKey } from '../../config/load.js';
-import { REASONS, type ReasonId } from '../../errors/reasons.js';
+import { REASONS, type DenialReason, type ReasonId } from '../../errors/reasons.js';
 import type { SecretVerifier } from '../../secrets/verifier.js';
 import type { LoginGuard } from '../../protection/login-guard.js';
+import type { Liveness } from '../../session/liveness.js';
 import { StoreUnavailableError, type Store } from '../../store/store.js';
-import type { AuthDenial } from '../../authenticate/contract.js';
 import { headerCount } from '../../authenticate/contract.js';
+import { sendDenial } from '../../respond/errors.js';
 import { liveKey, pcrDenial, type PcrContext } from './api-key-authenticator.js';
 import { sendPcr, type PcrOutput } from '../../respond/pcr-formats.js';
-import { errorOutput } from './paths.js';
 
 export interface LoginContext extends PcrContext {
   store: Store;
+  liveness: Pick<Liveness, 'pcrSessionOpened' | 'pcrSessionEnded'>;
   verifier: SecretVerifier;
   guard: LoginGuard;
 }
 
 export interface LoginOutcome {
   status: number;
-  reason: string;
+  reason: ReasonId;
   user: string | null;
 }
 
 const MAX_CREDENTIAL_LENGTH = 1024;
 
-export function sendPcrDenial(res: ServerResponse, denial: AuthDenial): void {
-  const spec = REASONS[denial.reason];
-  const headers: Record<string, string> = { ...denial.headers };
-  if (spec.status === 401) headers['www-authenticate'] = 'PCR-AUTH-TOKEN realm="portcullis"';
-  sendPcr(res, spec.status, denial.pcrOutput ?? 'json', { status: 'error', code: spec.status, error: denial.reason, message: spec.message }, headers);
+/** Answers a login or logout refusal in the client's output format and says what happened. */
+export function refuse(res: ServerResponse, reason: DenialReason, output: string, headers?: Record<string, string>): LoginOutcome {
+  sendDenial(res, pcrDenial(reason, output, headers));
+  return { status: REASONS[reason].status, reason, user: null };
 }
 
-function singleHeader(req: IncomingMessage, name: string): string | null {
+/**
+ * What login and logout check first: POST, and a live key. Neither needs a body; whatever was sent is discarded
+ * so the connection stays usable. Returns the key, or the refusal already answered.
+ */
+export function openSessionRequest(req: IncomingMessage, res: ServerResponse, context: LoginContext, presentedKey: string, output: string): ResolvedApiKey | LoginOutcome {
+  req.resume();
+  if (req.method !== 'POST') return refuse(res, 'login_method_not_allowed', output, { allow: 'POST' });
+  const key = liveKey(context, presentedKey, output);
+  return 'kind' in key ? refuse(res, key.reason, output) : key;
+}
+
+export function singleHeader(req: IncomingMessage, name: string): string | null {
   const value = req.headers[name];
   if (typeof value !== 'string' || headerCount(req.rawHeaders, name) !== 1) return null;
   return value.length > MAX_CREDENTIAL_LENGTH ? null : value;
@@ -58,15 +69,9 @@ export async function handleLogin(
   output: string,
   clientAddress: string,
 ): Promise<LoginOutcome> {
-  // Login needs no body; whatever was sent is discarded so the connection stays usable.
-  req.resume();
-  const deny = (reason: ReasonId, headers?: Record<string, string>): LoginOutcome => {
-    sendPcrDenial(res, pcrDenial(reason, output, headers));
-    return { status: REASONS[reason].status, reason, user: null };
-  };
-  if (req.method !== 'POST') return deny('login_method_not_allowed', { allow: 'POST' });
-  const key = liveKey(context, presentedKey, output);
-  if ('kind' in key) return deny(key.reason);
+  const key = openSessionRequest(req, res, context, presentedKey, output);
+  if (!('id' in key)) return key;
+  const deny = (reason: DenialReason, headers?: Record<string, string>): LoginOutcome => refuse(res, reason, output, headers);
   if (output !== 'json' && output !== 'xml' && output !== 'php') return deny('output_unsupported');
   const username = singleHeader(req, 'pcr-auth-username');
   const password = singleHeader(req, 'pcr-auth-password');
@@ -94,7 +99,7 @@ export async function handleLogin(
   try {
     const session = { id: sessionId, keyId: key.id, user: user.login, createdAt: now, lastActivity: now, expiresAt, idleTimeoutMs: limits.activitySeconds * 1000 };
     await context.store.createSession(session);
-    context.sessions.remember(session, now);
+    context.liveness.pcrSessionOpened(session);
   } catch (error) {
     if (error instanceof StoreUnavailableError) return deny('store_unavailable', { 'retry-after': '1' });
     throw error;
@@ -107,36 +112,4 @@ export async function handleLogin(
     inactivityTimeoutSeconds: limits.activitySeconds,
   });
   return { status: 200, reason: 'session_created', user: user.login };
-}
-
-export async function handleLogout(
-  req: IncomingMessage,
-  res: ServerResponse,
-  context: LoginContext,
-  presentedKey: string,
-  output: string,
-): Promise<LoginOutcome> {
-  req.resume();
-  const deny = (reason: ReasonId, headers?: Record<string, string>): LoginOutcome => {
-    sendPcrDenial(res, pcrDenial(reason, output, headers));
-    return { status: REASONS[reason].status, reason, user: null };
-  };
-  if (req.method !== 'POST') return deny('login_method_not_allowed', { allow: 'POST' });
-  const key = liveKey(context, presentedKey, output);
-  if ('kind' in key) return deny(key.reason);
-  const header = singleHeader(req, 'pcr-auth-token');
-  if (header === null || header === '') return deny('session_token_missing');
-  const verified = context.sessionTokens.verify(header.trim());
-  if (!verified.ok) return deny('session_token_invalid');
-  if (verified.claims.key !== key.id) return deny('session_key_mismatch');
-  try {
-    const existed = await context.store.deleteSession(verified.claims.sid);
-    context.sessions.forget(verified.claims.sid);
-    if (!existed) return deny('session_ended');
-  } catch (error) {
-    if (error instanceof StoreUnavailableError) return deny('store_unavailable', { 'retry-after': '1' });
-    throw error;
-  }
-  sendPcr(res, 200, errorOutput(output), { status: 'success', message: 'logged out' });
-  return { status: 200, reason: 'session_ended_by_logout', user: verified.claims.sub };
 }

@@ -3,6 +3,7 @@
 // normalised path, which has no dot segments, empty segments or encoded slashes left to confuse it.
 
 import type { PcrOutput } from '../../respond/pcr-formats.js';
+import { targetViewKey, type RequestTarget } from '../../target/request-target.js';
 
 export type PcrPath =
   | { kind: 'request'; key: string; requestType: string; output: string }
@@ -41,18 +42,30 @@ export function errorOutput(output: string): PcrOutput {
   return OUTPUT_OF_ERRORS.has(output) ? (output as PcrOutput) : 'json';
 }
 
+/** A face's reading of request targets as PCR-360 paths, parsed at most once per request. */
+export type PcrPathView = (target: RequestTarget) => PcrPath | null;
+
+export function pcrPathView(prefix: string): PcrPathView {
+  const key = targetViewKey<PcrPath | null>('pcr-path');
+  const read = (path: string) => parsePcrPath(path, prefix);
+  return (target) => target.view(key, read);
+}
+
 /**
- * The path with its key segment masked, for logs: keys are credentials. PCR-shaped paths always have their second
- * segment masked; a lone segment (`/api/KEY`) only when `isKey` says it is one, so `/api/dashboard` stays readable.
+ * The path with its key segment masked, for logs: keys are credentials. Under the prefix, compared without regard
+ * to letter case (a client that mistyped `/API/` still sent its key), the segment where PCR-360 puts the key is
+ * masked when the path has the PCR-360 shape (it may be a mistyped key) or when it is one of our keys; other API
+ * paths (`/api/tickets/12`, `/api/dashboard`) stay readable.
  */
-export function maskPcrPath(path: string, prefix: string, isKey: (segment: string) => boolean): string {
-  if (!path.startsWith(`${prefix}/`)) return path;
+export function maskPcrPath(path: string, prefix: string, shaped: PcrPath | null, isKey: (segment: string) => boolean): string {
+  if (path.length <= prefix.length + 1 || path.charCodeAt(prefix.length) !== 0x2f) return path;
+  const start = path.slice(0, prefix.length);
+  if (start !== prefix && start.toLowerCase() !== prefix.toLowerCase()) return path;
   const rest = path.slice(prefix.length + 1);
   const slash = rest.indexOf('/');
   const segment = slash === -1 ? rest : rest.slice(0, slash);
   if (segment === '') return path;
-  // A segment in key position is masked when the path has the PCR-360 shape (it may be a mistyped key) or when
-  // it is one of our keys; other API paths (`/api/tickets/12`) stay readable.
-  if (!isKey(segment) && parsePcrPath(path, prefix) === null) return path;
-  return `${prefix}/***${slash === -1 ? '' : rest.slice(slash)}`;
+  const pcrShaped = start === prefix ? shaped !== null : parsePcrPath(prefix + path.slice(prefix.length), prefix) !== null;
+  if (!pcrShaped && !isKey(segment)) return path;
+  return `${start}/***${slash === -1 ? '' : rest.slice(slash)}`;
 }

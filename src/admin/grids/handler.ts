@@ -1,0 +1,38 @@
+// What every admin grid handler shares: the services it reads, and one wrapper that turns store outages into
+// 503 and anything unexpected into a bare 500, never a stack trace.
+
+import type { Request, Response } from 'express';
+import type { Runtime, Services } from '../../pipeline/runtime.js';
+import { sendAdminError } from '../../respond/errors.js';
+import { StoreUnavailableError } from '../../store/store.js';
+
+export type GridServices = Pick<Services, 'store' | 'clock' | 'logger' | 'current'>;
+
+export type Handler = (req: Request, res: Response) => Promise<void> | void;
+
+export interface GridContext {
+  services: GridServices;
+  runtime(): Runtime;
+  now(): number;
+  route(handler: Handler): Handler;
+}
+
+export function gridContext(services: GridServices): GridContext {
+  return {
+    services,
+    runtime: () => services.current(),
+    now: () => services.clock.now(),
+    route: (handler) => async (req, res) => {
+      try {
+        await handler(req, res);
+      } catch (error) {
+        if (error instanceof StoreUnavailableError) {
+          sendAdminError(res, 503, 'store_unavailable', 'the session store is unavailable', { 'retry-after': '1' });
+          return;
+        }
+        services.logger.error({ err: error }, 'admin request failed');
+        sendAdminError(res, 500, 'internal_error');
+      }
+    },
+  };
+}

@@ -1,0 +1,41 @@
+// The Tokens grid's PCR-360 half: live sessions, ended one by one or all of a key's or a user's at once, on
+// every process by the very next request.
+
+import type { Router } from 'express';
+import { sendAdminError } from '../../respond/errors.js';
+import type { GridContext } from './handler.js';
+import { sessionView, stringQuery } from './views.js';
+
+export function sessionRoutes(router: Router, grid: GridContext): void {
+  const { store } = grid.services;
+  const filterOf = (keyId: string | undefined, user: string | undefined) => ({ ...(keyId ? { keyId } : {}), ...(user ? { user } : {}) });
+
+  router.get(
+    '/admin/sessions',
+    grid.route(async (req, res) => {
+      const sessions = await store.listSessions(filterOf(stringQuery(req, 'keyId'), stringQuery(req, 'user')), grid.now());
+      res.json({ sessions: sessions.map(sessionView) });
+    }),
+  );
+
+  router.delete(
+    '/admin/sessions/:id',
+    grid.route(async (req, res) => {
+      const existed = await store.deleteSession(String(req.params['id']));
+      if (!existed) return sendAdminError(res, 404, 'not_found', 'no such session');
+      res.json({ revoked: [req.params['id']] });
+    }),
+  );
+
+  // "Force all users of that key to re-authenticate", and the same for one user: a filter is required so a
+  // bare DELETE cannot end every session by accident.
+  router.delete(
+    '/admin/sessions',
+    grid.route(async (req, res) => {
+      const keyId = stringQuery(req, 'keyId');
+      const user = stringQuery(req, 'user');
+      if (!keyId && !user) return sendAdminError(res, 400, 'invalid_request', 'name keyId or user');
+      res.json({ revoked: await store.deleteSessions(filterOf(keyId, user)) });
+    }),
+  );
+}

@@ -1,0 +1,79 @@
+// The Tokens grid's OAuth half: grants (token families), revoked one by one or all of a client's or an
+// operator's, and revocation of any credential by value — an access token, a refresh token or a PCR-360 session
+// token — recognised by the face that issued it.
+
+import type { Router } from 'express';
+import { sendAdminError } from '../../respond/errors.js';
+import type { GridContext } from './handler.js';
+import { familyView, stringQuery } from './views.js';
+
+const MAX_TOKEN_LENGTH = 8192;
+
+export function tokenRoutes(router: Router, grid: GridContext): void {
+  const { store } = grid.services;
+  const filterOf = (clientId: string | undefined, operator: string | undefined) => ({ ...(clientId ? { clientId } : {}), ...(operator ? { subject: operator } : {}) });
+
+  router.get(
+    '/admin/token-families',
+    grid.route(async (req, res) => {
+      const families = await store.listFamilies(filterOf(stringQuery(req, 'clientId'), stringQuery(req, 'operator')), grid.now());
+      res.json({ families: families.map(familyView) });
+    }),
+  );
+
+  router.delete(
+    '/admin/token-families/:id',
+    grid.route(async (req, res) => {
+      const existed = await store.revokeFamily(String(req.params['id']), grid.now());
+      if (!existed) return sendAdminError(res, 404, 'not_found', 'no such token family');
+      res.json({ revoked: [req.params['id']] });
+    }),
+  );
+
+  router.delete(
+    '/admin/token-families',
+    grid.route(async (req, res) => {
+      const clientId = stringQuery(req, 'clientId');
+      const operator = stringQuery(req, 'operator');
+      if (!clientId && !operator) return sendAdminError(res, 400, 'invalid_request', 'name clientId or operator');
+      const families = await store.listFamilies(filterOf(clientId, operator), grid.now());
+      const revoked: string[] = [];
+      for (const family of families) {
+        if (family.revokedAt === null && (await store.revokeFamily(family.id, grid.now()))) revoked.push(family.id);
+      }
+      res.json({ revoked });
+    }),
+  );
+
+  // Revoke one credential by value (like RFC 7009).
+  router.post(
+    '/admin/revoke',
+    grid.route(async (req, res) => {
+      const token = typeof req.body?.token === 'string' ? (req.body.token as string) : undefined;
+      if (token === undefined || token.length > MAX_TOKEN_LENGTH) return sendAdminError(res, 400, 'invalid_request', 'send {"token": "..."}');
+      for (const face of grid.runtime().faces) {
+        const recognized = face.recognizeToken?.(token);
+        if (recognized === undefined || recognized === null) continue;
+        const credential = recognized.credential;
+        if (credential.kind === 'refresh-family') {
+          const existed = await store.revokeFamily(credential.familyId, grid.now());
+          if (!existed) return sendAdminError(res, 404, 'not_found');
+          res.json({ revoked: { family: credential.familyId } });
+          return;
+        }
+        if (credential.kind === 'access-token') {
+          await store.revokeToken(credential.claims.jti, credential.claims.exp * 1000);
+          res.json({ revoked: { accessToken: credential.claims.jti } });
+          return;
+        }
+        if (credential.kind === 'pcr-session') {
+          const existed = await store.deleteSession(credential.sessionId);
+          if (!existed) return sendAdminError(res, 404, 'not_found');
+          res.json({ revoked: { session: credential.sessionId } });
+          return;
+        }
+      }
+      sendAdminError(res, 404, 'not_found', 'not a live token issued by this proxy');
+    }),
+  );
+}

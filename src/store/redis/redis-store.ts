@@ -1,0 +1,156 @@
+// Shared state store on Redis (standalone, Sentinel or Cluster) for several Portcullis processes or replicas.
+// Sessions and families have their own modules; revoked tokens and failure counters are single keys, kept here.
+// Every check-then-write runs as one Lua script so it stays atomic across processes.
+
+import { systemClock, type Clock } from '../../clock.js';
+import type { RevocationListener } from '../records.js';
+import type { FamilyFilter, RedeemResult, SessionFilter, SessionRecord, Store, TokenFamilyRecord } from '../store.js';
+import { resolveRedisOptions, type RedisStoreOptions } from './client-options.js';
+import { RedisConnection } from './connection.js';
+import { relTtl, str } from './encoding.js';
+import { RedisFamilies } from './families.js';
+import { RedisKeys } from './keys.js';
+import { runScript } from './scripts.js';
+import { RedisSessions } from './sessions.js';
+
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const;
+
+  readonly #clock: Clock;
+  readonly #keys: RedisKeys;
+  readonly #connection: RedisConnection;
+  readonly #sessions: RedisSessions;
+  readonly #families: RedisFamilies;
+
+  constructor(options: RedisStoreOptions, clock: Clock = systemClock) {
+    const resolved = resolveRedisOptions(options);
+    this.#clock = clock;
+    this.#keys = new RedisKeys(resolved.keyPrefix);
+    this.#connection = new RedisConnection(resolved, this.#keys.revocationChannel);
+    const context = { connection: this.#connection, keys: this.#keys, clock };
+    this.#sessions = new RedisSessions(context);
+    this.#families = new RedisFamilies(context);
+  }
+
+  /** Resolves once both connections are up and the revocation channel is subscribed. */
+  waitUntilReady(timeoutMs?: number): Promise<void> {
+    return this.#connection.waitUntilReady(timeoutMs);
+  }
+
+  // Sessions
+
+  createSession(session: SessionRecord): Promise<void> {
+    return this.#sessions.create(session);
+  }
+
+  getSession(id: string, now: number): Promise<SessionRecord | null> {
+    return this.#sessions.get(id, now);
+  }
+
+  touchSession(id: string, now: number): Promise<SessionRecord | null> {
+    return this.#sessions.touch(id, now);
+  }
+
+  deleteSession(id: string): Promise<boolean> {
+    return this.#sessions.delete(id);
+  }
+
+  listSessions(filter: SessionFilter, now: number): Promise<SessionRecord[]> {
+    return this.#sessions.list(filter, now);
+  }
+
+  deleteSessions(filter: SessionFilter): Promise<string[]> {
+    return this.#sessions.deleteMatching(filter);
+  }
+
+  // Refresh-token families
+
+  createFamily(family: TokenFamilyRecord, refreshTokenHash: string | null): Promise<void> {
+    return this.#families.create(family, refreshTokenHash);
+  }
+
+  getFamily(id: string, now: number): Promise<TokenFamilyRecord | null> {
+    return this.#families.get(id, now);
+  }
+
+  redeemRefreshToken(...redemption: Parameters<Store['redeemRefreshToken']>): Promise<RedeemResult> {
+    return this.#families.redeem(...redemption);
+  }
+
+  revokeFamily(id: string, now: number): Promise<boolean> {
+    return this.#families.revoke(id, now);
+  }
+
+  listFamilies(filter: FamilyFilter, now: number): Promise<TokenFamilyRecord[]> {
+    return this.#families.list(filter, now);
+  }
+
+  // Single-token revocations
+
+  async revokeToken(jti: string, until: number): Promise<void> {
+    const connection = this.#connection;
+    const ttl = relTtl(until, this.#clock.now());
+    await connection.run('revokeToken', () =>
+      runScript(connection.client, 'pcRevokeToken', [this.#keys.revokedToken(jti)], [str(until), str(ttl)]),
+    );
+    await connection.publish([{ kind: 'token', jti, until }]);
+  }
+
+  async isTokenRevoked(jti: string, now: number): Promise<boolean> {
+    const connection = this.#connection;
+    const until = await connection.run('isTokenRevoked', () => connection.client.get(this.#keys.revokedToken(jti)));
+    return until !== null && now < Number(until);
+  }
+
+  // Login-failure counters
+
+  async recordFailure(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
+    const connection = this.#connection;
+    const resetAt = now + windowMs;
+    const [count, reset] = (await connection.run('recordFailure', () =>
+      runScript(connection.client, 'pcRecordFailure', [this.#keys.failures(key)], [str(now), str(resetAt), str(relTtl(resetAt, now))]),
+    )) as [string, string];
+    return { count: Number(count), resetAt: Number(reset) };
+  }
+
+  async failureCount(key: string, now: number): Promise<{ count: number; resetAt: number }> {
+    const connection = this.#connection;
+    const [count, resetAt] = await connection.run('failureCount', () => connection.client.hmget(this.#keys.failures(key), 'c', 'r'));
+    if (count === null || resetAt === null || now >= Number(resetAt)) return { count: 0, resetAt: now };
+    return { count: Number(count), resetAt: Number(resetAt) };
+  }
+
+  async clearFailures(key: string): Promise<void> {
+    const connection = this.#connection;
+    await connection.run('clearFailures', () => connection.client.del(this.#keys.failures(key)));
+  }
+
+  /**
+   * Returns 0 without a round trip, as nothing is left for a sweep: Redis drops every record by its TTL, and
+   * every write to an index drops the members whose absolute end has passed and lets the index key expire with
+   * its longest-lived member. Listings skip such members by score and remove those whose record Redis expired
+   * (the only way a member without an absolute end goes), so a sweep from every process on every tick would
+   * repeat that work at the cost of scanning every index.
+   */
+  purgeExpired(_now: number): number {
+    return 0;
+  }
+
+  // Events and lifecycle
+
+  onRevocation(listener: RevocationListener): () => void {
+    return this.#connection.onRevocation(listener);
+  }
+
+  onResync(listener: () => void): () => void {
+    return this.#connection.onResync(listener);
+  }
+
+  ping(): Promise<void> {
+    return this.#connection.ping();
+  }
+
+  close(): Promise<void> {
+    return this.#connection.close();
+  }
+}
