@@ -5,7 +5,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Services } from '../pipeline/runtime.js';
-import { sendAdminError } from '../respond/errors.js';
+import { sendPlainError } from '../respond/errors.js';
 import { requireAdminToken } from './auth.js';
 import { adminRoutes } from './routes.js';
 
@@ -35,11 +35,11 @@ export async function startAdminServer(
     next();
   });
   app.use(adminRoutes(services));
-  app.use((_req, res) => sendAdminError(res, 404, 'not_found'));
+  app.use((_req, res) => sendPlainError(res, 404, 'not_found'));
   // Express's default error page would echo library messages; ours says only what is safe.
   app.use((error: { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
     const status = error.status !== undefined && error.status >= 400 && error.status < 500 ? error.status : 500;
-    sendAdminError(res, status, status === 500 ? 'internal_error' : 'invalid_request');
+    sendPlainError(res, status, status === 500 ? 'internal_error' : 'invalid_request');
   });
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {

@@ -66,8 +66,8 @@ export function sendOAuthError(res: ServerResponse, error: OAuthError): void {
   sendJson(res, error.status, { error: error.code, error_description: error.description }, error.headers);
 }
 
-/** The admin API's error body: a short code and, where it helps, what to do. */
-export function sendAdminError(res: ServerResponse, status: number, error: string, description?: string, headers: Record<string, string> = {}): void {
+/** A plain JSON error body (the admin API, the JWKS endpoint): a short code and, where it helps, what to do. */
+export function sendPlainError(res: ServerResponse, status: number, error: string, description?: string, headers: Record<string, string> = {}): void {
   sendJson(res, status, description === undefined ? { error } : { error, error_description: description }, headers);
 }
 

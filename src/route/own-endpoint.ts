@@ -2,11 +2,12 @@
 // on the normalised path before any configured route, so no upstream path can shadow them.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ReasonId } from '../errors/reasons.js';
 
 /** What an own endpoint reports back for the request's log line and metrics. */
 export interface EndpointReport {
   outcome: 'forwarded' | 'denied' | 'own' | 'error' | 'aborted';
-  reason: string | null;
+  reason: ReasonId | null;
 }
 
 export interface OwnEndpoint {

@@ -1,6 +1,6 @@
 // GET /.well-known/jwks.json: the public halves of the signing keys, so other services can verify our tokens.
 
-import { sendJson } from '../respond/json.js';
+import { sendPlainError } from '../respond/errors.js';
 import type { OwnEndpoint } from '../route/own-endpoint.js';
 import type { KeyRing } from './keyring.js';
 
@@ -12,7 +12,7 @@ export function jwksEndpoint(keys: KeyRing): OwnEndpoint {
     id: 'jwks',
     handle(req, res) {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
+        sendPlainError(res, 405, 'method_not_allowed', undefined, { allow: 'GET, HEAD' });
         return;
       }
       res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300', 'content-length': Buffer.byteLength(jwks) });

@@ -3,7 +3,7 @@
 
 import type { Request, Response } from 'express';
 import type { Runtime, Services } from '../../pipeline/runtime.js';
-import { sendAdminError } from '../../respond/errors.js';
+import { sendPlainError } from '../../respond/errors.js';
 import { StoreUnavailableError } from '../../store/store.js';
 
 export type GridServices = Pick<Services, 'store' | 'clock' | 'logger' | 'current'>;
@@ -27,11 +27,11 @@ export function gridContext(services: GridServices): GridContext {
         await handler(req, res);
       } catch (error) {
         if (error instanceof StoreUnavailableError) {
-          sendAdminError(res, 503, 'store_unavailable', 'the session store is unavailable', { 'retry-after': '1' });
+          sendPlainError(res, 503, 'store_unavailable', 'the session store is unavailable', { 'retry-after': '1' });
           return;
         }
         services.logger.error({ err: error }, 'admin request failed');
-        sendAdminError(res, 500, 'internal_error');
+        sendPlainError(res, 500, 'internal_error');
       }
     },
   };

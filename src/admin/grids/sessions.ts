@@ -2,7 +2,7 @@
 // every process by the very next request.
 
 import type { Router } from 'express';
-import { sendAdminError } from '../../respond/errors.js';
+import { sendPlainError } from '../../respond/errors.js';
 import type { GridContext } from './handler.js';
 import { sessionView, stringQuery } from './views.js';
 
@@ -22,7 +22,7 @@ export function sessionRoutes(router: Router, grid: GridContext): void {
     '/admin/sessions/:id',
     grid.route(async (req, res) => {
       const existed = await store.deleteSession(String(req.params['id']));
-      if (!existed) return sendAdminError(res, 404, 'not_found', 'no such session');
+      if (!existed) return sendPlainError(res, 404, 'not_found', 'no such session');
       res.json({ revoked: [req.params['id']] });
     }),
   );
@@ -34,7 +34,7 @@ export function sessionRoutes(router: Router, grid: GridContext): void {
     grid.route(async (req, res) => {
       const keyId = stringQuery(req, 'keyId');
       const user = stringQuery(req, 'user');
-      if (!keyId && !user) return sendAdminError(res, 400, 'invalid_request', 'name keyId or user');
+      if (!keyId && !user) return sendPlainError(res, 400, 'invalid_request', 'name keyId or user');
       res.json({ revoked: await store.deleteSessions(filterOf(keyId, user)) });
     }),
   );

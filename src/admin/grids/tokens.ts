@@ -3,7 +3,7 @@
 // token — recognised by the face that issued it.
 
 import type { Router } from 'express';
-import { sendAdminError } from '../../respond/errors.js';
+import { sendPlainError } from '../../respond/errors.js';
 import type { GridContext } from './handler.js';
 import { familyView, stringQuery } from './views.js';
 
@@ -25,7 +25,7 @@ export function tokenRoutes(router: Router, grid: GridContext): void {
     '/admin/token-families/:id',
     grid.route(async (req, res) => {
       const existed = await store.revokeFamily(String(req.params['id']), grid.now());
-      if (!existed) return sendAdminError(res, 404, 'not_found', 'no such token family');
+      if (!existed) return sendPlainError(res, 404, 'not_found', 'no such token family');
       res.json({ revoked: [req.params['id']] });
     }),
   );
@@ -35,7 +35,7 @@ export function tokenRoutes(router: Router, grid: GridContext): void {
     grid.route(async (req, res) => {
       const clientId = stringQuery(req, 'clientId');
       const operator = stringQuery(req, 'operator');
-      if (!clientId && !operator) return sendAdminError(res, 400, 'invalid_request', 'name clientId or operator');
+      if (!clientId && !operator) return sendPlainError(res, 400, 'invalid_request', 'name clientId or operator');
       const families = await store.listFamilies(filterOf(clientId, operator), grid.now());
       const revoked: string[] = [];
       for (const family of families) {
@@ -50,14 +50,14 @@ export function tokenRoutes(router: Router, grid: GridContext): void {
     '/admin/revoke',
     grid.route(async (req, res) => {
       const token = typeof req.body?.token === 'string' ? (req.body.token as string) : undefined;
-      if (token === undefined || token.length > MAX_TOKEN_LENGTH) return sendAdminError(res, 400, 'invalid_request', 'send {"token": "..."}');
+      if (token === undefined || token.length > MAX_TOKEN_LENGTH) return sendPlainError(res, 400, 'invalid_request', 'send {"token": "..."}');
       for (const face of grid.runtime().faces) {
         const recognized = face.recognizeToken?.(token);
         if (recognized === undefined || recognized === null) continue;
         const credential = recognized.credential;
         if (credential.kind === 'refresh-family') {
           const existed = await store.revokeFamily(credential.familyId, grid.now());
-          if (!existed) return sendAdminError(res, 404, 'not_found');
+          if (!existed) return sendPlainError(res, 404, 'not_found');
           res.json({ revoked: { family: credential.familyId } });
           return;
         }
@@ -68,12 +68,12 @@ export function tokenRoutes(router: Router, grid: GridContext): void {
         }
         if (credential.kind === 'pcr-session') {
           const existed = await store.deleteSession(credential.sessionId);
-          if (!existed) return sendAdminError(res, 404, 'not_found');
+          if (!existed) return sendPlainError(res, 404, 'not_found');
           res.json({ revoked: { session: credential.sessionId } });
           return;
         }
       }
-      sendAdminError(res, 404, 'not_found', 'not a live token issued by this proxy');
+      sendPlainError(res, 404, 'not_found', 'not a live token issued by this proxy');
     }),
   );
 }
