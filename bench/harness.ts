@@ -68,9 +68,9 @@ export function buildForBench(): string | null {
   try {
     execFileSync(process.execPath, [join(REPO_DIR, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO_DIR, 'tsconfig.build.json'), '--outDir', outDir, '--sourceMap', 'false'], { stdio: 'ignore' });
   } catch {
-    // Type errors elsewhere in the tree still emit JavaScript; only a missing server.js means no build.
+    // Type errors elsewhere in the tree still emit JavaScript; only a missing portcullis.js means no build.
   }
-  return existsSync(join(outDir, 'server.js')) ? outDir : null;
+  return existsSync(join(outDir, 'portcullis.js')) ? outDir : null;
 }
 
 export async function startProxyChild(options: { config: Record<string, unknown>; env: Record<string, string>; place: Placement; buildDir: string | null }): Promise<ProxyChild> {

@@ -8,16 +8,25 @@ import type { RequestRecord } from '../pipeline/request-record.js';
 import type { RequestObserver } from '../pipeline/runtime.js';
 
 export class RequestLogObserver implements RequestObserver {
+  /**
+   * Request lines skip the logger's redaction: every field is a bounded id, a number or a path masked above, so
+   * there is nothing for it to find, and its wildcard paths measured about 24 µs of each line against 2 µs
+   * without (pino 10, this machine). Every other log line keeps the redaction.
+   */
+  readonly #lines: Logger;
+
   constructor(
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly next: RequestObserver | null = null,
-  ) {}
+  ) {
+    this.#lines = logger.child({}, { redact: { paths: [] } });
+  }
 
   requestFinished(record: RequestRecord, req: IncomingMessage, res: ServerResponse): void {
-    if (this.logger.isLevelEnabled('info')) {
+    if (this.#lines.isLevelEnabled('info')) {
       const target = record.target;
       const path = target === null ? null : record.maskPath(target) + maskQuery(target.raw);
-      this.logger.info(
+      this.#lines.info(
         {
           msg: 'request',
           method: record.method,
