@@ -47,8 +47,8 @@ export const pcrFace: FaceDefinition = {
       id: path.kind === 'login' ? 'pcr-login' : 'pcr-logout',
       handle(req, res, report) {
         const address = services.clientAddress(req);
-        const handling: Promise<LoginOutcome> =
-          path.kind === 'login' ? handleLogin(req, res, loginContext, path.key, path.output, address) : handleLogout(req, res, loginContext, path.key, path.output);
+        const call = { req, res, context: loginContext, presentedKey: path.key, output: path.output, clientAddress: address };
+        const handling: Promise<LoginOutcome> = path.kind === 'login' ? handleLogin(call) : handleLogout(call);
         handling.then(
           (outcome) => {
             report.reason = outcome.reason;

@@ -40,7 +40,7 @@ export function refuse(res: ServerResponse, reason: DenialReason, output: string
  * What login and logout check first: POST, and a live key. Neither needs a body; whatever was sent is discarded
  * so the connection stays usable. Returns the key, or the refusal already answered.
  */
-export function openSessionRequest(req: IncomingMessage, res: ServerResponse, context: LoginContext, presentedKey: string, output: string): ResolvedApiKey | LoginOutcome {
+export function openSessionRequest({ req, res, context, presentedKey, output }: SessionCall): ResolvedApiKey | LoginOutcome {
   req.resume();
   if (req.method !== 'POST') return refuse(res, 'login_method_not_allowed', output, { allow: 'POST' });
   const key = liveKey(context, presentedKey, output);
@@ -61,15 +61,19 @@ export function sessionLimits(context: PcrContext, key: ResolvedApiKey): { lifet
   };
 }
 
-export async function handleLogin(
-  req: IncomingMessage,
-  res: ServerResponse,
-  context: LoginContext,
-  presentedKey: string,
-  output: string,
-  clientAddress: string,
-): Promise<LoginOutcome> {
-  const key = openSessionRequest(req, res, context, presentedKey, output);
+/** One call of login or logout: the request, its answer, and what the path said. */
+export interface SessionCall {
+  req: IncomingMessage;
+  res: ServerResponse;
+  context: LoginContext;
+  presentedKey: string;
+  output: string;
+  clientAddress: string;
+}
+
+export async function handleLogin(call: SessionCall): Promise<LoginOutcome> {
+  const { req, res, context, output, clientAddress } = call;
+  const key = openSessionRequest(call);
   if (!('id' in key)) return key;
   const deny = (reason: DenialReason, headers?: Record<string, string>): LoginOutcome => refuse(res, reason, output, headers);
   if (output !== 'json' && output !== 'xml' && output !== 'php') return deny('output_unsupported');

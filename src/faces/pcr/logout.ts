@@ -1,21 +1,15 @@
 // Logout on the PCR-360 face: `POST PREFIX/KEY/authlogout.OUTPUT` with PCR-AUTH-TOKEN ends the session at once,
 // on every process. The proxy answers it itself: it never reaches the upstream.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DenialReason } from '../../errors/reasons.js';
 import { StoreUnavailableError } from '../../store/store.js';
-import { openSessionRequest, refuse, singleHeader, type LoginContext, type LoginOutcome } from './login.js';
+import { openSessionRequest, refuse, singleHeader, type LoginOutcome, type SessionCall } from './login.js';
 import { sendPcr } from '../../respond/pcr-formats.js';
 import { errorOutput } from './paths.js';
 
-export async function handleLogout(
-  req: IncomingMessage,
-  res: ServerResponse,
-  context: LoginContext,
-  presentedKey: string,
-  output: string,
-): Promise<LoginOutcome> {
-  const key = openSessionRequest(req, res, context, presentedKey, output);
+export async function handleLogout(call: SessionCall): Promise<LoginOutcome> {
+  const { req, res, context, output } = call;
+  const key = openSessionRequest(call);
   if (!('id' in key)) return key;
   const deny = (reason: DenialReason, headers?: Record<string, string>): LoginOutcome => refuse(res, reason, output, headers);
   const header = singleHeader(req, 'pcr-auth-token');
