@@ -8,23 +8,23 @@ import type { Attribution, AuthRequest, Authenticator, Decline } from './contrac
 export type ChainOutcome = Attribution | Denial;
 
 export function authenticateWith(authenticators: readonly Authenticator[], request: AuthRequest): ChainOutcome | Promise<ChainOutcome> {
-  let best: Decline | null = null;
-  const next = (index: number): ChainOutcome | Promise<ChainOutcome> => {
-    for (let i = index; i < authenticators.length; i++) {
-      const outcome = authenticators[i]!.authenticate(request);
-      if (outcome instanceof Promise) {
-        return outcome.then((settled) => {
-          if (settled.kind !== 'decline') return settled;
-          best = moreSpecific(best, settled);
-          return next(i + 1);
-        });
-      }
-      if (outcome.kind !== 'decline') return outcome;
-      best = moreSpecific(best, outcome);
+  return askFrom(authenticators, request, 0, null);
+}
+
+// A plain loop while authenticators answer synchronously, so a warm credential costs no closure; only an
+// authenticator that answers with a promise continues the walk from its callback.
+function askFrom(authenticators: readonly Authenticator[], request: AuthRequest, start: number, declined: Decline | null): ChainOutcome | Promise<ChainOutcome> {
+  let best = declined;
+  for (let i = start; i < authenticators.length; i++) {
+    const outcome = authenticators[i]!.authenticate(request);
+    if (outcome instanceof Promise) {
+      const sofar = best;
+      return outcome.then((settled) => (settled.kind === 'decline' ? askFrom(authenticators, request, i + 1, moreSpecific(sofar, settled)) : settled));
     }
-    return best?.denial ?? noCredential(request);
-  };
-  return next(0);
+    if (outcome.kind !== 'decline') return outcome;
+    best = moreSpecific(best, outcome);
+  }
+  return best?.denial ?? noCredential(request);
 }
 
 /** The earlier of two equally specific declines wins, so the route's order breaks ties. */

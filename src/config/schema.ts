@@ -1,50 +1,14 @@
-// The config file's shape, its defaults and their meaning, in one place. Every key here is documented in the
-// README's config reference; `loadConfig` validates a file against this schema and reports every problem at once.
+// The config file's shape, its defaults and their meaning: this file composes the sections, the larger ones
+// (`pcr`, `store`) and the shared field types live under schema/. Every key is documented in the README's config
+// reference; the loader validates a file against this schema and reports every problem at once.
 
 import { z } from 'zod';
-import { isIP } from 'node:net';
-import { parseDuration } from './duration.js';
+import { attribute, duration, headerName, isAddressOrCidr, secretSource } from './schema/fields.js';
+import { pcrSchema } from './schema/pcr.js';
+import { storeSchema } from './schema/store.js';
 
-function isAddressOrCidr(text: string): boolean {
-  const [address, bits, extra] = text.split('/');
-  if (extra !== undefined || address === undefined) return false;
-  const family = isIP(address);
-  if (family === 0) return false;
-  if (bits === undefined) return true;
-  if (!/^\d{1,3}$/.test(bits)) return false;
-  return Number(bits) <= (family === 4 ? 32 : 128);
-}
-
-const duration = (example = '1h30m') =>
-  z.string({ error: `expected a duration like "${example}"` }).transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === null) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration like "${example}"` });
-      return z.NEVER;
-    }
-    return ms;
-  });
-
-/** A secret or its hash: a literal string (only hashes are allowed literally), or `{ env: NAME }` / `{ file: PATH }`. */
-export const secretSource = z.union(
-  [
-    z.string(),
-    z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name') }),
-    z.strictObject({ file: z.string().min(1) }),
-  ],
-  { error: 'expected a secret hash string, { env: NAME } or { file: PATH }' },
-);
-export type SecretSourceInput = z.infer<typeof secretSource>;
-
-const headerName = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/, 'expected an HTTP header name made of letters, digits and "-"');
-
-// Identity attributes go into header values, so they must be printable and must not contain the separator.
-const attribute = z.string().regex(/^[\x21-\x2b\x2d-\x7e]([\x20-\x2b\x2d-\x7e]*[\x21-\x2b\x2d-\x7e])?$/, {
-  message: 'expected printable ASCII without commas or surrounding spaces',
-});
-
+export { secretSource, storeSchema };
+export type { SecretSourceInput } from './schema/fields.js';
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 const routePath = z
@@ -106,162 +70,6 @@ const operator = z.strictObject({
   organizations: z.array(attribute).default([]),
   features: z.array(attribute).default([]),
 });
-
-const sectionId = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected a lower-case section id');
-const isoDate = z
-  .string()
-  .refine((s) => /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$/.test(s) && !Number.isNaN(Date.parse(s)), {
-    message: 'expected a date like "2027-12-31" or "2027-12-31T23:59:59Z"',
-  })
-  // A bare date means the whole day is included: the key works until the next midnight, UTC (exclusive).
-  .transform((s) => (s.length === 10 ? Date.parse(`${s}T00:00:00Z`) + 86_400_000 : Date.parse(s)));
-
-const sessionLimits = z.strictObject({
-  lifetimeSeconds: z.number().int().min(0).optional(),
-  activitySeconds: z.number().int().min(0).optional(),
-});
-
-const apiKey = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a lower-case id'),
-  description: z.string().default(''),
-  /** SHA-256 hash of the key as clients send it (`portcullis generate-key` prints both), or { env } / { file }. */
-  key: secretSource,
-  expiresAt: isoDate.optional(),
-  read: z.array(sectionId).default([]),
-  write: z.array(sectionId).default([]),
-  tokenAuth: z.boolean().default(false),
-  sessions: sessionLimits.optional(),
-  /**
-   * What the upstream sees in place of the client's key: `remove` drops the key segment from the path, or a key the
-   * legacy backend knows, read from env or a file (never written in the config).
-   */
-  upstreamKey: z
-    .union([z.literal('remove'), z.strictObject({ env: z.string() }), z.strictObject({ file: z.string() })], {
-      error: 'expected "remove", { env: NAME } or { file: PATH }',
-    })
-    .default('remove'),
-});
-
-const apiUser = z.strictObject({
-  login: z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces'),
-  password: secretSource,
-  keys: z.array(z.string()).min(1),
-  sessionExpiresAt: isoDate.optional(),
-});
-
-const DEFAULT_REQUEST_TYPES: Record<string, { section: string; readOnly: boolean }> = {
-  servicedesk: { section: 'servicedesk', readOnly: false },
-  'servicedesk.SO': { section: 'servicedesk', readOnly: false },
-  'servicedesk.IN': { section: 'servicedesk', readOnly: false },
-  services: { section: 'services', readOnly: false },
-  equipment: { section: 'equipment', readOnly: false },
-  snmp: { section: 'snmp', readOnly: false },
-  sql: { section: '*', readOnly: true },
-};
-
-const pcr = z.strictObject({
-  /** Path prefix under which `/KEY/REQUEST.OUTPUT` requests arrive. */
-  pathPrefix: z.string().regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/).default('/api'),
-  sections: z.array(sectionId).min(1).default(['services', 'equipment', 'servicedesk', 'snmp']),
-  requestTypes: z
-    .record(
-      z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)?$/, 'expected a request type like "servicedesk.SO"'),
-      z.strictObject({ section: z.union([sectionId, z.literal('*')]), readOnly: z.boolean().default(false) }),
-    )
-    .default(DEFAULT_REQUEST_TYPES),
-  reportSection: sectionId.default('servicedesk'),
-  outputs: z.array(z.enum(['json', 'xml', 'php'])).min(1).default(['json', 'xml', 'php']),
-  sessions: z
-    .strictObject({
-      lifetimeSeconds: z.number().int().min(0).default(28_800),
-      activitySeconds: z.number().int().min(0).default(1_800),
-    })
-    .prefault({}),
-  keys: z.array(apiKey).default([]),
-  users: z.array(apiUser).default([]),
-});
-
-/**
- * Decisions that may go ahead on this process's own knowledge while the store is unreachable. Everything not
- * listed here fails closed (503). `bearerRevocationCheck`: the store check of an access token this process has
- * not seen before (or not since a resync); when true, such a token is accepted on the local revocation view.
- */
-const storeFailOpen = z
-  .strictObject({
-    bearerRevocationCheck: z.boolean().default(false),
-  })
-  .prefault({});
-
-const redisStore = z.strictObject({
-  type: z.literal('redis'),
-  url: z.string().optional(),
-  host: z.string().optional(),
-  port: z.number().int().min(1).max(65535).optional(),
-  db: z.number().int().min(0).optional(),
-  username: z.string().optional(),
-  password: secretSource.optional(),
-  tls: z
-    .union([
-      z.boolean(),
-      z.strictObject({
-        caFile: z.string().optional(),
-        certFile: z.string().optional(),
-        keyFile: z.string().optional(),
-        rejectUnauthorized: z.boolean().default(true),
-      }),
-    ])
-    .default(false),
-  /** Prepended to every key and to the revocation channel. */
-  keyPrefix: z.string().default('portcullis:'),
-  sentinel: z
-    .strictObject({
-      name: z.string(),
-      nodes: z.array(z.strictObject({ host: z.string(), port: z.number().int() })).min(1),
-      password: secretSource.optional(),
-    })
-    .optional(),
-  cluster: z.strictObject({ nodes: z.array(z.strictObject({ host: z.string(), port: z.number().int() })).min(1) }).optional(),
-  /** How long a process trusts its local copy of a session before asking Redis again. */
-  sessionCacheTtl: duration('1s').prefault('1s'),
-  /** Session activity is written to Redis at most this often per session (bounds inactivity-timeout accuracy). */
-  activityWriteInterval: duration('5s').prefault('5s'),
-  /** Upper bound for every single Redis command. */
-  commandTimeout: duration('500ms').prefault('500ms'),
-  /** Upper bound for establishing a connection to Redis. */
-  connectTimeout: duration('2s').prefault('2s'),
-  failOpen: storeFailOpen,
-});
-
-/**
- * A family holds one live refresh token plus the consumed ones still kept for reuse detection, so unless
- * configured the memory store keeps this many refresh-token entries per family it can hold.
- */
-const REFRESH_TOKENS_PER_FAMILY = 4;
-
-/**
- * Bounds of the in-process store's maps: beyond its bound each forgets its least recently used entry. The maps
- * preallocate their bookkeeping for the full bound at startup.
- */
-const memoryStore = z
-  .strictObject({
-    type: z.literal('memory'),
-    maxSessions: z.number().int().min(1).default(100_000),
-    maxFamilies: z.number().int().min(1).default(100_000),
-    /** Live and consumed refresh tokens; default REFRESH_TOKENS_PER_FAMILY × maxFamilies. */
-    maxRefreshTokens: z.number().int().min(1).optional(),
-    /** Revoked access-token ids, each kept until the token would have expired anyway. */
-    maxRevocations: z.number().int().min(1).default(100_000),
-    /** Login-failure counters (one per username and one per client address). */
-    maxFailureKeys: z.number().int().min(1).default(100_000),
-    failOpen: storeFailOpen,
-  })
-  .transform(({ maxRefreshTokens, ...store }) => ({
-    ...store,
-    maxRefreshTokens: maxRefreshTokens ?? store.maxFamilies * REFRESH_TOKENS_PER_FAMILY,
-  }));
-
-/** The store section on its own, so the store's defaults can be read without a whole config. */
-export const storeSchema = z.discriminatedUnion('type', [memoryStore, redisStore]);
 
 export const configSchema = z.strictObject({
   listen: z
@@ -343,7 +151,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   operators: z.array(operator).default([]),
-  pcr: pcr.optional(),
+  pcr: pcrSchema.optional(),
   routes: z.array(routeFor(z.string())).min(1),
   identityHeaders: z
     .strictObject({
@@ -384,7 +192,7 @@ export type ParsedConfig = z.output<typeof configSchema>;
 export type RouteConfig = ParsedConfig['routes'][number];
 export type OAuthClientConfig = ParsedConfig['oauth']['clients'][number];
 export type OperatorConfig = ParsedConfig['operators'][number];
-export type PcrConfig = z.output<typeof pcr>;
+export type PcrConfig = z.output<typeof pcrSchema>;
 export type ApiKeyConfig = PcrConfig['keys'][number];
 export type ApiUserConfig = PcrConfig['users'][number];
 export type StoreConfig = ParsedConfig['store'];

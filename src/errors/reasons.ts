@@ -140,7 +140,3 @@ const REASON_IDS: ReadonlySet<string> = new Set<string>([...Object.keys(REASONS)
 export function reasonLabel(reason: string | null): string {
   return reason !== null && REASON_IDS.has(reason) ? reason : 'other';
 }
-
-export function reasonSpec(reason: DenialReason): ReasonSpec {
-  return REASONS[reason];
-}

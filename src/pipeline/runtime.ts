@@ -80,7 +80,7 @@ export interface RuntimeInputs {
   faces: readonly FaceDefinition[];
   /** Endpoints every config has (health probes), beside the faces' own. */
   builtinEndpoints: ReadonlyMap<string, OwnEndpoint>;
-  services: Omit<FaceContext, 'config' | 'keys' | 'accessTokens' | 'clientAddress'> & { clock: Clock };
+  services: Omit<FaceContext, 'config' | 'keys' | 'accessTokens' | 'clientAddress'>;
   clientAddress(req: IncomingMessage, isTrustedPeer: (address: string) => boolean): string;
 }
 

@@ -87,7 +87,7 @@ export function rawDenial(reason: DenialReason): string {
   return rawReply(spec.status, { error: 'bearerError' in spec ? spec.bearerError : 'request_refused', error_description: spec.message, reason }, challenge);
 }
 
-export function errorWord(status: number): string {
+function errorWord(status: number): string {
   switch (status) {
     case 401:
       return 'unauthorized';

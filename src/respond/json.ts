@@ -2,7 +2,7 @@
 
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 
-export const BASE_HEADERS = {
+const BASE_HEADERS = {
   'cache-control': 'no-store',
   pragma: 'no-cache',
   'x-content-type-options': 'nosniff',

@@ -12,7 +12,11 @@ export function targetViewKey<T>(description: string): TargetViewKey<T> {
 }
 
 export class RequestTarget {
-  #views: Map<symbol, unknown> | null = null;
+  // Nearly every request is read by one face at most, so the first reading has a slot of its own and a map is
+  // made only for a second one.
+  #firstKey: symbol | null = null;
+  #firstValue: unknown = undefined;
+  #moreViews: Map<symbol, unknown> | null = null;
 
   constructor(
     /** Normalised path: what routes match, what faces read, what is forwarded. */
@@ -25,10 +29,15 @@ export class RequestTarget {
 
   /** The face's reading of this path, computed on first use and kept for the rest of the request. */
   view<T>(key: TargetViewKey<T>, read: (path: string) => T): T {
-    const views = (this.#views ??= new Map());
-    if (views.has(key)) return views.get(key) as T;
+    if (this.#firstKey === key) return this.#firstValue as T;
+    if (this.#moreViews?.has(key)) return this.#moreViews.get(key) as T;
     const value = read(this.path);
-    views.set(key, value);
+    if (this.#firstKey === null) {
+      this.#firstKey = key;
+      this.#firstValue = value;
+    } else {
+      (this.#moreViews ??= new Map()).set(key, value);
+    }
     return value;
   }
 }

@@ -3,7 +3,7 @@
 
 import type { Router } from 'express';
 import { sendPlainError } from '../../respond/errors.js';
-import type { GridContext } from './handler.js';
+import { deleteById, type GridContext } from './handler.js';
 import { sessionView, stringQuery } from './views.js';
 
 export function sessionRoutes(router: Router, grid: GridContext): void {
@@ -18,14 +18,7 @@ export function sessionRoutes(router: Router, grid: GridContext): void {
     }),
   );
 
-  router.delete(
-    '/admin/sessions/:id',
-    grid.route(async (req, res) => {
-      const existed = await store.deleteSession(String(req.params['id']));
-      if (!existed) return sendPlainError(res, 404, 'not_found', 'no such session');
-      res.json({ revoked: [req.params['id']] });
-    }),
-  );
+  deleteById(router, grid, '/admin/sessions', 'session', (id) => store.deleteSession(id));
 
   // "Force all users of that key to re-authenticate", and the same for one user: a filter is required so a
   // bare DELETE cannot end every session by accident.

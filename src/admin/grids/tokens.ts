@@ -4,7 +4,7 @@
 
 import type { Router } from 'express';
 import { sendPlainError } from '../../respond/errors.js';
-import type { GridContext } from './handler.js';
+import { deleteById, type GridContext } from './handler.js';
 import { familyView, stringQuery } from './views.js';
 
 const MAX_TOKEN_LENGTH = 8192;
@@ -21,14 +21,7 @@ export function tokenRoutes(router: Router, grid: GridContext): void {
     }),
   );
 
-  router.delete(
-    '/admin/token-families/:id',
-    grid.route(async (req, res) => {
-      const existed = await store.revokeFamily(String(req.params['id']), grid.now());
-      if (!existed) return sendPlainError(res, 404, 'not_found', 'no such token family');
-      res.json({ revoked: [req.params['id']] });
-    }),
-  );
+  deleteById(router, grid, '/admin/token-families', 'token family', (id) => store.revokeFamily(id, grid.now()));
 
   router.delete(
     '/admin/token-families',

@@ -6,11 +6,11 @@
 // A token it cannot attribute — not a compact JWS, not our type, signed by a key we do not have — is declined
 // with the denial it would give, so another bearer authenticator on the route may still claim it.
 
-import { bearerDenial, BEARER_STYLE } from '../../respond/errors.js';
+import { bearerDenial, BEARER_STYLE, type Denial } from '../../respond/errors.js';
 import type { JwsFailure } from '../../errors/reasons.js';
 import type { ResolvedClient, ResolvedOperator } from '../../config/load.js';
 import type { AccessTokenClaims, AccessTokens } from '../../tokens/access-tokens.js';
-import { ABSENT, decline, DeclineSpecificity, headerCount, type AuthOutcome, type AuthRequest, type Authenticator } from '../../authenticate/contract.js';
+import { ABSENT, decline, DeclineSpecificity, headerCount, type Attribution, type AuthOutcome, type AuthRequest, type Authenticator } from '../../authenticate/contract.js';
 
 // RFC 6750 b64token after the scheme and one or more spaces; tabs and other whitespace are malformed.
 const BEARER = /^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)$/;
@@ -30,6 +30,12 @@ export interface BearerContext {
 
 export class BearerAuthenticator implements Authenticator {
   readonly id = 'bearer';
+  /**
+   * The attribution of each verified token, built once: the verified-token cache hands back the same claims object
+   * for every use of a token, and the client and operator it names cannot change under this runtime (a reload
+   * builds a new authenticator). Refusals are not kept, so nothing here outlives what decided it.
+   */
+  readonly #attributions = new WeakMap<AccessTokenClaims, Attribution>();
 
   constructor(private readonly context: BearerContext) {}
 
@@ -47,10 +53,14 @@ export class BearerAuthenticator implements Authenticator {
       const denial = bearerDenial(checked.reason);
       return UNATTRIBUTABLE.has(checked.reason) ? decline(DeclineSpecificity.unattributable, denial) : denial;
     }
-    return this.#attribute(checked.claims);
+    const known = this.#attributions.get(checked.claims);
+    if (known !== undefined) return known;
+    const outcome = this.#attribute(checked.claims);
+    if (outcome.kind === 'identity') this.#attributions.set(checked.claims, outcome);
+    return outcome;
   }
 
-  #attribute(claims: AccessTokenClaims): AuthOutcome {
+  #attribute(claims: AccessTokenClaims): Attribution | Denial {
     const { clients, operators, requiredScope } = this.context;
     if (!clients.has(claims.client_id)) return bearerDenial('client_disabled');
     const operator = operators.get(claims.sub);
