@@ -9,6 +9,8 @@ export interface ForwardTarget {
   path: string;
   /** Complete outgoing header set: sanitised client headers plus identity and forwarding headers. */
   headers: OutgoingHttpHeaders;
+  /** performance.now() when forwarding began, when the caller has read the clock already. */
+  startedAt?: number;
 }
 
 export type ForwardFailure = 'upstream_unreachable' | 'upstream_timeout' | 'upstream_invalid_response' | 'client_aborted';

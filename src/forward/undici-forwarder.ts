@@ -81,7 +81,6 @@ class Exchange {
   #reported = false;
   #clientGone = false;
   #headersSent = false;
-  readonly #startedAt = performance.now();
   #upstreamStatus: number | null = null;
   #upstreamSeconds: number | null = null;
   #failure: ForwardFailure | null = null;
@@ -90,6 +89,7 @@ class Exchange {
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly done: (result: ForwardResult) => void,
+    private readonly startedAt: number,
   ) {
     // `on`, not `once`: a response closes only once, and once() would allocate a wrapper per request.
     res.on('close', this.#onClientClose);
@@ -118,7 +118,7 @@ class Exchange {
     if (statusCode < 200) return true;
     this.#resume = resume;
     this.#upstreamStatus = statusCode;
-    this.#upstreamSeconds = (performance.now() - this.#startedAt) / 1000;
+    this.#upstreamSeconds = (performance.now() - this.startedAt) / 1000;
     const res = this.res;
     if (this.#clientGone) return false;
     try {
@@ -191,7 +191,7 @@ export class UndiciForwarder implements Forwarder {
   }
 
   forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, done: (result: ForwardResult) => void): void {
-    const exchange = new Exchange(req, res, done);
+    const exchange = new Exchange(req, res, done, target.startedAt ?? performance.now());
     const headers = target.headers as Record<string, string | string[]>;
     // undici refuses Expect; Node has already answered a client's 100-continue itself.
     if (headers['expect'] !== undefined) delete headers['expect'];

@@ -2,6 +2,7 @@
 // here, and request lines are built from already-masked values by their callers.
 
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { sharedLineSink } from './line-sink.js';
 
 export type { Logger };
 
@@ -49,7 +50,7 @@ export function createLogger(options: { level?: LevelWithSilent; destination?: N
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
     },
-    (options.destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: false }),
+    (options.destination ?? sharedLineSink(1)) as pino.DestinationStream,
   );
 }
 

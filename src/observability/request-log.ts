@@ -3,47 +3,77 @@
 // string only with the values of parameters that may carry a credential masked.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pino } from 'pino';
 import type { Logger } from '../log/logger.js';
 import type { RequestRecord } from '../pipeline/request-record.js';
 import type { RequestObserver } from '../pipeline/runtime.js';
 
+interface LineStream {
+  write(line: string): unknown;
+}
+
+/**
+ * Writes the request line itself, in the logger's format and onto the logger's own destination (so it keeps its
+ * place among the other lines), instead of through pino's generic serialiser: every field is a bounded id, a
+ * number or a path masked above, so there is nothing for redaction to find, and the fields are known in advance.
+ * Measured on this project's benchmark machine: pino with its wildcard redaction about 24 µs a line, pino without
+ * about 6 µs, this about 1.5 µs. Every other log line still goes through pino and its redaction.
+ */
 export class RequestLogObserver implements RequestObserver {
-  /**
-   * Request lines skip the logger's redaction: every field is a bounded id, a number or a path masked above, so
-   * there is nothing for it to find, and its wildcard paths measured about 24 µs of each line against 2 µs
-   * without (pino 10, this machine). Every other log line keeps the redaction.
-   */
-  readonly #lines: Logger;
+  readonly #logger: Logger;
+  readonly #stream: LineStream;
+  /** The logger's bindings as pino renders them (`,"service":"portcullis"`). */
+  readonly #bindings: string;
+  #isoSecond = -1;
+  #isoPrefix = '';
 
   constructor(
     logger: Logger,
     private readonly next: RequestObserver | null = null,
   ) {
-    this.#lines = logger.child({}, { redact: { paths: [] } });
+    this.#logger = logger;
+    const internals = logger as unknown as Record<symbol, unknown>;
+    this.#stream = internals[pino.symbols.streamSym] as LineStream;
+    this.#bindings = (internals[pino.symbols.chindingsSym] as string | undefined) ?? '';
   }
 
   requestFinished(record: RequestRecord, req: IncomingMessage, res: ServerResponse): void {
-    if (this.#lines.isLevelEnabled('info')) {
-      const target = record.target;
-      const path = target === null ? null : record.maskPath(target) + maskQuery(target.raw);
-      this.#lines.info(
-        {
-          msg: 'request',
-          method: record.method,
-          path,
-          route: record.routeId,
-          outcome: record.outcome,
-          reason: record.reason,
-          status: res.statusCode,
-          ms: Number(process.hrtime.bigint() - record.startedAt) / 1e6,
-          upstreamStatus: record.upstreamStatus,
-          upstreamMs: record.upstreamSeconds === null ? null : record.upstreamSeconds * 1000,
-          auth: record.authMethod,
-        },
-      );
-    }
+    if (this.#logger.isLevelEnabled('info')) this.#stream.write(this.line(record, res.statusCode, performance.now()));
     this.next?.requestFinished(record, req, res);
   }
+
+  /** One JSON line with the fields pino would write for the same record, in the same order. */
+  line(record: RequestRecord, status: number, finishedAt: number): string {
+    const target = record.target;
+    const path = target === null ? 'null' : JSON.stringify(record.maskPath(target) + maskQuery(target.raw));
+    return (
+      `{"level":"info","time":"${this.#isoTime()}"${this.#bindings},"msg":"request","method":${JSON.stringify(record.method)},"path":${path}` +
+      `,"route":${nullable(record.routeId)},"outcome":"${record.outcome}","reason":${nullable(record.reason)},"status":${status}` +
+      `,"ms":${milliseconds(finishedAt - record.startedAt)},"upstreamStatus":${record.upstreamStatus ?? 'null'}` +
+      `,"upstreamMs":${record.upstreamSeconds === null ? 'null' : milliseconds(record.upstreamSeconds * 1000)},"auth":${nullable(record.authMethod)}}\n`
+    );
+  }
+
+  /** pino's isoTime, with the part up to the second built once a second (Date#toISOString costs ~0.5 µs). */
+  #isoTime(): string {
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
+    if (second !== this.#isoSecond) {
+      this.#isoSecond = second;
+      this.#isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+    }
+    const ms = now - second * 1000;
+    return `${this.#isoPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+  }
+}
+
+function nullable(value: string | null): string {
+  return value === null ? 'null' : JSON.stringify(value);
+}
+
+/** Milliseconds to the microsecond: finer is noise, and a short number is cheaper to print. */
+function milliseconds(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 /** Parameter names that may carry a credential (substrings, case-insensitive); masking a harmless one costs nothing. */

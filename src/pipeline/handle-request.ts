@@ -16,12 +16,24 @@ import type { RequestRecord } from './request-record.js';
 import type { PipelineServices, Runtime } from './runtime.js';
 
 const UNMASKED = (target: RequestTarget) => target.path;
+/** Where a response keeps the record of its request until it closes. */
+const RECORD = Symbol('portcullis.requestRecord');
+type Recorded = ServerResponse & { [RECORD]?: RequestRecord };
 
 export function createRequestHandler(services: PipelineServices) {
+  // One listener function for every response (it finds its record on the response), rather than a closure and a
+  // once() wrapper allocated per request.
+  function finished(this: Recorded): void {
+    const record = this[RECORD];
+    if (record === undefined) return;
+    this[RECORD] = undefined;
+    record.status = this.statusCode;
+    services.observer.requestFinished(record, this.req, this);
+  }
   return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const runtime = services.current();
     const record: RequestRecord = {
-      startedAt: process.hrtime.bigint(),
+      startedAt: performance.now(),
       method: req.method ?? 'GET',
       routeId: null,
       ownEndpoint: false,
@@ -35,10 +47,8 @@ export function createRequestHandler(services: PipelineServices) {
       target: null,
       maskPath: UNMASKED,
     };
-    res.once('close', () => {
-      record.status = res.statusCode;
-      services.observer.requestFinished(record, req, res);
-    });
+    (res as Recorded)[RECORD] = record;
+    res.on('close', finished);
     try {
       route(req, res, runtime, services, record);
     } catch (error) {
@@ -91,29 +101,34 @@ function route(req: IncomingMessage, res: ServerResponse, runtime: Runtime, serv
     return;
   }
   const request: AuthRequest = { method, target, headers: req.headers, rawHeaders: req.rawHeaders };
-  const authStarted = process.hrtime.bigint();
-  const proceed = (decision: Decision) => {
-    record.authSeconds = Number(process.hrtime.bigint() - authStarted) / 1e9;
-    if (decision.kind === 'denial') deny(res, record, decision);
-    else forward(req, res, runtime, services, record, target, decision);
-  };
+  const authStarted = performance.now();
   const decision = decide(matched, request, runtime, services.liveness);
   if (decision instanceof Promise) {
-    decision.then(proceed, (error: unknown) => {
-      if (error instanceof StoreUnavailableError) fail(res, record, 'store_unavailable', services);
-      else fail(res, record, 'internal_error', services, error);
-    });
+    decision.then(
+      (settled) => proceed(req, res, runtime, services, record, settled, authStarted),
+      (error: unknown) => {
+        if (error instanceof StoreUnavailableError) fail(res, record, 'store_unavailable', services);
+        else fail(res, record, 'internal_error', services, error);
+      },
+    );
   } else {
-    proceed(decision);
+    proceed(req, res, runtime, services, record, decision, authStarted);
   }
 }
 
-function forward(req: IncomingMessage, res: ServerResponse, runtime: Runtime, services: PipelineServices, record: RequestRecord, target: RequestTarget, pass: Pass): void {
+function proceed(req: IncomingMessage, res: ServerResponse, runtime: Runtime, services: PipelineServices, record: RequestRecord, decision: Decision, authStarted: number): void {
+  const decided = performance.now();
+  record.authSeconds = (decided - authStarted) / 1000;
+  if (decision.kind === 'denial') deny(res, record, decision);
+  else forward(req, res, runtime, services, record, record.target!, decision, decided);
+}
+
+function forward(req: IncomingMessage, res: ServerResponse, runtime: Runtime, services: PipelineServices, record: RequestRecord, target: RequestTarget, pass: Pass, startedAt: number): void {
   const attribution = pass.attribution;
   const headers = outgoingHeaders(req, runtime, attribution === null ? null : attribution.identity);
   record.outcome = 'forwarded';
   record.authMethod = attribution === null ? 'public' : attribution.identity.method;
-  services.forwarder.forward(req, res, { path: (attribution?.forwardPath ?? target.path) + target.search, headers }, (result) => {
+  services.forwarder.forward(req, res, { path: (attribution?.forwardPath ?? target.path) + target.search, headers, startedAt }, (result) => {
     record.upstreamStatus = result.upstreamStatus;
     record.upstreamSeconds = result.upstreamSeconds;
     if (result.failure !== null) {

@@ -6,7 +6,8 @@ import type { EndpointReport } from '../route/own-endpoint.js';
 import type { RequestTarget } from '../target/request-target.js';
 
 export interface RequestRecord extends EndpointReport {
-  startedAt: bigint;
+  /** performance.now() when the request arrived. */
+  startedAt: number;
   method: string;
   routeId: string | null;
   /** Whether routeId names one of the proxy's own endpoints rather than a configured route. */

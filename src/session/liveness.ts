@@ -11,7 +11,7 @@
 import type { DenialReason } from '../errors/reasons.js';
 import { StoreUnavailableError, type SessionRecord, type Store } from '../store/store.js';
 import type { AccessTokenClaims } from '../tokens/access-tokens.js';
-import type { PcrSessions } from './pcr-sessions.js';
+import type { PcrSessions, SessionEnd } from './pcr-sessions.js';
 import type { RevocationView } from './revocations.js';
 
 export type Credential =
@@ -96,9 +96,13 @@ export class Liveness {
     return asked;
   }
 
-  async #checkPcrSession(sessionId: string): Promise<LivenessVerdict> {
-    const verdict = await this.sessions.check(sessionId, this.options.now());
-    if (!verdict.ok) return { live: false, reason: verdict.reason };
+  #checkPcrSession(sessionId: string): LivenessVerdict | Promise<LivenessVerdict> {
+    const end = this.sessions.check(sessionId, this.options.now());
+    return end instanceof Promise ? end.then((settled) => this.#sessionVerdict(sessionId, settled)) : this.#sessionVerdict(sessionId, end);
+  }
+
+  #sessionVerdict(sessionId: string, end: SessionEnd | null): LivenessVerdict {
+    if (end !== null) return { live: false, reason: end };
     return {
       live: true,
       // Only authenticated, authorised use that the upstream answered successfully extends the session.

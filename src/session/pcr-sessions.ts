@@ -13,7 +13,8 @@ import { sessionEndReason } from '../store/records.js';
 import type { SessionRecord, Store } from '../store/store.js';
 import type { RevocationView } from './revocations.js';
 
-export type SessionVerdict = { ok: true; session: SessionRecord } | { ok: false; reason: 'session_ended' | 'session_idle' | 'session_expired' };
+/** Why a session can no longer be used; null while it can. */
+export type SessionEnd = 'session_ended' | 'session_idle' | 'session_expired';
 
 interface LocalSession {
   session: SessionRecord;
@@ -45,40 +46,48 @@ export class PcrSessions {
     revocations.onSessionRevoked = (id) => this.#local.delete(id);
   }
 
-  async check(sessionId: string, now: number): Promise<SessionVerdict> {
-    if (this.revocations.isSessionRevoked(sessionId)) return { ok: false, reason: 'session_ended' };
-    let local = this.#local.get(sessionId);
-    const generation = this.revocations.generation;
-    if (local === undefined || now - local.fetchedAt >= this.options.localTtlMs || local.generation !== generation) {
-      const stored = await this.store.getSession(sessionId, now);
-      // The revocation may have arrived while the store answered.
-      if (this.revocations.isSessionRevoked(sessionId)) return { ok: false, reason: 'session_ended' };
-      if (stored === null) {
-        // A stale local copy still tells why the store let the session go; without one it simply ended.
-        const reason = local ? sessionEndReason(local.session, now) : null;
-        this.#local.delete(sessionId);
-        return { ok: false, reason: reason ?? 'session_ended' };
-      }
-      const lastActivity = Math.max(stored.lastActivity, local?.session.lastActivity ?? 0);
-      // Activity seen here since then still counts; whether the session lives is the store's word.
-      local = { session: { ...stored, lastActivity }, fetchedAt: now, storedActivity: stored.lastActivity, generation };
-      this.#local.set(sessionId, local);
+  /**
+   * Null while the session may be used, else why not. Answered from the local copy while it is fresh (no promise,
+   * no allocation: the warm path), from the store otherwise.
+   */
+  check(sessionId: string, now: number): SessionEnd | null | Promise<SessionEnd | null> {
+    if (this.revocations.isSessionRevoked(sessionId)) return 'session_ended';
+    const local = this.#local.get(sessionId);
+    if (local !== undefined && now - local.fetchedAt < this.options.localTtlMs && local.generation === this.revocations.generation) {
+      return sessionEndReason(local.session, now);
     }
-    const reason = sessionEndReason(local.session, now);
-    if (reason !== null) return { ok: false, reason };
-    return { ok: true, session: local.session };
+    return this.#refresh(sessionId, now, local);
+  }
+
+  async #refresh(sessionId: string, now: number, local: LocalSession | undefined): Promise<SessionEnd | null> {
+    const generation = this.revocations.generation;
+    const stored = await this.store.getSession(sessionId, now);
+    // The revocation may have arrived while the store answered.
+    if (this.revocations.isSessionRevoked(sessionId)) return 'session_ended';
+    if (stored === null) {
+      // A stale local copy still tells why the store let the session go; without one it simply ended.
+      const reason = local ? sessionEndReason(local.session, now) : null;
+      this.#local.delete(sessionId);
+      return reason ?? 'session_ended';
+    }
+    const lastActivity = Math.max(stored.lastActivity, local?.session.lastActivity ?? 0);
+    // Activity seen here since then still counts; whether the session lives is the store's word.
+    const fresh: LocalSession = { session: { ...stored, lastActivity }, fetchedAt: now, storedActivity: stored.lastActivity, generation };
+    this.#local.set(sessionId, fresh);
+    return sessionEndReason(fresh.session, now);
   }
 
   /** Keeps a session just created here, so its first check needs no store round trip and knows why it died. */
   remember(session: SessionRecord, now: number): void {
-    this.#local.set(session.id, { session, fetchedAt: now, storedActivity: session.lastActivity, generation: this.revocations.generation });
+    this.#local.set(session.id, { session: { ...session }, fetchedAt: now, storedActivity: session.lastActivity, generation: this.revocations.generation });
   }
 
   /** Records a successful use at `now`; the store hears of it at most once per write interval. */
   touch(sessionId: string, now: number): void {
     const local = this.#local.get(sessionId);
     if (local === undefined || this.revocations.isSessionRevoked(sessionId)) return;
-    if (now > local.session.lastActivity) local.session = { ...local.session, lastActivity: now };
+    // The local copy is this object's own (copied from the store or from the login), so it is updated in place.
+    if (now > local.session.lastActivity) local.session.lastActivity = now;
     if (now - local.storedActivity < this.options.writeIntervalMs) return;
     local.storedActivity = now;
     this.store.touchSession(sessionId, now).then(

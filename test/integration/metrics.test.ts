@@ -251,7 +251,7 @@ describe('metrics guards', () => {
   it('counts label values outside the known sets as "other"', async () => {
     const metrics = new Metrics({ defaultMetrics: false });
     metrics.observeRequest({
-      startedAt: 0n,
+      startedAt: 0,
       method: 'BREW',
       routeId: '/api/some/raw/path',
       ownEndpoint: false,

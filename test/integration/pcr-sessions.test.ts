@@ -2,11 +2,14 @@
 // counts as activity, "0 = no limit", the API user's session expiration date and the API key's expiry date.
 
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { MemoryStore } from '../../src/store/memory.js';
 import { SECRETS } from '../fixtures/secrets.js';
 import { FROZEN_EPOCH, PCR_ENV, withPcr } from '../helpers/fixtures.js';
 import { send, type Reply } from '../helpers/http.js';
 import { resetBeforeEachTest, testProxyForSuite } from '../helpers/lifecycle.js';
 import { pcrCall, pcrLogin, pcrLoginRequest } from '../helpers/pcr.js';
+import { memoryStoreOptions } from '../helpers/store-options.js';
 import type { TestProxy } from '../helpers/proxy.js';
 
 const RW: string = SECRETS.rwKey;
@@ -257,5 +260,35 @@ describe("the API key's expiry date", () => {
     expect((await send(t.url + path)).status).toBe(200);
     t.clock.advance(1);
     expectDenied(await send(t.url + path), 401, 'api_key_expired');
+  });
+});
+
+describe('a warm session on the memory store is decided from the local view', () => {
+  const clock = new ManualClock(FROZEN_EPOCH);
+  const store = new MemoryStore(memoryStoreOptions(), clock);
+  const reads = { getSession: 0 };
+  const counted = new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (property === 'getSession') reads.getSession++;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  const t = testProxyForSuite(() => ({ ...withPcr(), clock, store: counted }));
+
+  it('reads the store at most once a second per session, and a session deleted in the store ends at once', async () => {
+    const token = await pcrLogin(t.url, RW);
+    const before = reads.getSession;
+    for (let i = 0; i < 20; i++) expect((await pcrCall(t.url, RW, token)).status).toBe(200);
+    expect(reads.getSession - before).toBe(0);
+    t.clock.advance(1000);
+    expect((await pcrCall(t.url, RW, token)).status).toBe(200);
+    expect(reads.getSession - before).toBe(1);
+    // Activity is written through on every use: the store's copy is as recent as the view's.
+    const [session] = await store.listSessions({}, t.clock.now());
+    expect(session!.lastActivity).toBe(t.clock.now());
+    // An admin delete goes through the store, whose event reaches the view before the next request.
+    expect(await store.deleteSessions({ user: 'api-user' })).toHaveLength(1);
+    expectDenied(await pcrCall(t.url, RW, token), 401, 'session_ended');
   });
 });
