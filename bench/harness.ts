@@ -1,13 +1,13 @@
-// Process plumbing for the benchmark: cores, the proxy child, a throwaway redis-server, and token minting spread
-// over both cores before a scenario starts (RS256 signing is ~3.6k/s per core, far slower than verifying).
+// Process plumbing for the benchmark: cores, the compiled build, the proxy child, a throwaway redis-server, and
+// how busy the machine is.
 
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clockTicks, type MintSettings, type TokenAlgorithm } from '../src/cli/loadtest.js';
+import { clockTicks } from '../src/cli/loadtest.js';
 
 export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 export const REPO_DIR = join(BENCH_DIR, '..');
@@ -57,30 +57,59 @@ export interface ProxyChild {
   stop(): Promise<void>;
 }
 
-/**
- * Compiles src/ the way `npm run build` does, into bench/results/build (inside the repository, so packages still
- * resolve from node_modules), so the proxy under test runs the code that ships. Null when nothing could be
- * emitted; the proxy then runs from src/ through tsx.
- */
-export function buildForBench(): string | null {
-  const outDir = join(BENCH_DIR, 'results', 'build');
-  rmSync(outDir, { recursive: true, force: true });
+/** The compiled proxy of one bench run: the modules, and the `portcullis` command running them. */
+export interface BenchBuild {
+  /** The compiled src/ (what dist/ holds after `npm run build`). */
+  dist: string;
+  /** A copy of bin/portcullis.js beside it, so `node <cli>` is the shipped command on this build. */
+  cli: string;
+}
+
+function alive(pid: number): boolean {
   try {
-    execFileSync(process.execPath, [join(REPO_DIR, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO_DIR, 'tsconfig.build.json'), '--outDir', outDir, '--sourceMap', 'false'], { stdio: 'ignore' });
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Compiles src/ the way `npm run build` does, into bench/results/build/<pid>/dist (inside the repository, so
+ * packages still resolve from node_modules), so the proxy under test runs the code that ships. Each run builds
+ * its own and removes it at exit, so two runs at once do not pull the modules from under each other. Null when
+ * nothing could be emitted; the proxy then runs from src/ through tsx.
+ */
+export function buildForBench(): BenchBuild | null {
+  const root = join(BENCH_DIR, 'results', 'build');
+  mkdirSync(root, { recursive: true });
+  for (const entry of readdirSync(root)) {
+    if (/^\d+$/.test(entry) && !alive(Number(entry))) rmSync(join(root, entry), { recursive: true, force: true });
+  }
+  const runDir = join(root, String(process.pid));
+  const dist = join(runDir, 'dist');
+  rmSync(runDir, { recursive: true, force: true });
+  process.once('exit', () => rmSync(runDir, { recursive: true, force: true }));
+  try {
+    execFileSync(process.execPath, [join(REPO_DIR, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO_DIR, 'tsconfig.build.json'), '--outDir', dist, '--sourceMap', 'false'], { stdio: 'ignore' });
   } catch {
     // Type errors elsewhere in the tree still emit JavaScript; only a missing portcullis.js means no build.
   }
-  return existsSync(join(outDir, 'portcullis.js')) ? outDir : null;
+  if (!existsSync(join(dist, 'portcullis.js')) || !existsSync(join(dist, 'cli', 'main.js'))) return null;
+  const cli = join(runDir, 'bin', 'portcullis.js');
+  mkdirSync(dirname(cli), { recursive: true });
+  copyFileSync(join(REPO_DIR, 'bin', 'portcullis.js'), cli);
+  return { dist, cli };
 }
 
-export async function startProxyChild(options: { config: Record<string, unknown>; env: Record<string, string>; place: Placement; buildDir: string | null }): Promise<ProxyChild> {
+export async function startProxyChild(options: { config: Record<string, unknown>; env: Record<string, string>; place: Placement; build: BenchBuild | null }): Promise<ProxyChild> {
   const nodeArgs = ['--expose-gc', '--import', 'tsx', join(BENCH_DIR, 'proxy-child.ts')];
   const [command, args] = options.place.pinned ? ['taskset', ['-c', options.place.proxyCpu, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child: ChildProcess = spawn(command as string, args as string[], {
     cwd: REPO_DIR,
     // Request log lines go to /dev/null: written (so they cost what they cost in production) but not kept.
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    env: { ...process.env, ...options.env, BENCH_CONFIG: JSON.stringify(options.config), BENCH_BUILD_DIR: options.buildDir ?? '', PORTCULLIS_LOG_LEVEL: '' },
+    env: { ...process.env, ...options.env, BENCH_CONFIG: JSON.stringify(options.config), BENCH_BUILD_DIR: options.build?.dist ?? '', PORTCULLIS_LOG_LEVEL: '' },
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -133,7 +162,7 @@ export async function startProxyChild(options: { config: Record<string, unknown>
   };
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -192,31 +221,6 @@ export async function startRedis(place: Placement): Promise<RedisServer | null> 
   }
   child.kill('SIGKILL');
   return null;
-}
-
-/** Mints `count` tokens in one child process per core; the caller unpins itself first so they get both. */
-export async function mintInParallel(settings: Omit<MintSettings, 'key'> & { keyPem: string; alg: TokenAlgorithm }, count: number): Promise<string[]> {
-  const workers = Math.max(1, availableParallelism());
-  const per = Math.ceil(count / workers);
-  const parts = await Promise.all(
-    Array.from({ length: workers }, (_, i) => {
-      const n = Math.max(0, Math.min(per, count - i * per));
-      return new Promise<string[]>((resolve, reject) => {
-        if (n === 0) return resolve([]);
-        const child = fork(join(BENCH_DIR, 'mint-worker.ts'), [], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-        child.once('message', (tokens) => {
-          resolve(tokens as string[]);
-          child.disconnect();
-        });
-        child.once('error', reject);
-        child.once('exit', (code) => {
-          if (code !== 0) reject(new Error(`token minting failed (exit ${code})`));
-        });
-        child.send({ settings, count: n });
-      });
-    }),
-  );
-  return parts.flat();
 }
 
 /** Busy CPU seconds of the whole machine so far (all cores), from /proc/stat; null where there is none. */

@@ -1,73 +1,11 @@
-// What each benchmark scenario sends, and the proxy config it runs against. Every scenario runs on a fresh proxy
-// process with the same config (only the store or the cache size differ where the scenario is about them), and is
-// compared with `baseline`: the same proxy forwarding a public route, authentication off.
+// What each benchmark scenario sends. Every scenario runs on a fresh proxy process (bench-config.ts: the same
+// config, only what the scenario is about differs) and is compared with `baseline`: the same proxy forwarding a
+// public route, authentication off. Scenarios of one group run side by side, their rounds alternating.
 
 import type autocannon from 'autocannon';
-import { CredentialPicker, decodeClaims, type TokenAlgorithm } from '../src/cli/loadtest.js';
-import { sha256KeyHash } from '../src/config/secrets.js';
-
-export const CLIENT = { id: 'bench-client', secret: 'bench-client-secret' };
-export const OPERATOR = { login: 'bench-operator', password: 'bench-operator-password' };
-export const API_USER = { login: 'bench-api-user', password: 'bench-api-password' };
-export const RO_KEY = 'bench-read-only-key-0123456789';
-export const RW_KEY = 'bench-token-auth-key-0123456789';
-export const KID = 'bench-key-1';
-
-export interface Hashes {
-  client: string;
-  operator: string;
-  apiUser: string;
-}
-
-export interface ConfigOptions {
-  upstreamUrl: string;
-  engine: string | null;
-  requestLog: boolean;
-  alg: TokenAlgorithm;
-  hashes: Hashes;
-  redisUrl: string | null;
-  cacheSize: number | null;
-}
-
-export function benchConfig(o: ConfigOptions): Record<string, unknown> {
-  return {
-    listen: { host: '127.0.0.1', port: 0 },
-    admin: { host: '127.0.0.1', port: 0 },
-    log: { level: 'info', requests: o.requestLog },
-    upstream: { url: o.upstreamUrl, ...(o.engine ? { engine: o.engine } : {}) },
-    tokens: {
-      algorithm: o.alg,
-      signingKeys: [{ kid: KID, privateKey: { env: 'BENCH_SIGNING_KEY' }, active: true }],
-      ...(o.cacheSize !== null ? { cacheSize: o.cacheSize } : {}),
-    },
-    oauth: {
-      scope: 'public-api',
-      clients: [{ id: CLIENT.id, secret: o.hashes.client, accessTokenTtl: '1h', refreshTokenTtl: '8h', grants: ['password', 'refresh_token'] }],
-    },
-    operators: [
-      { login: OPERATOR.login, password: o.hashes.operator, apiAccess: true, teams: ['service-desk', 'network'], organizations: ['acme'], features: ['tickets', 'dashboard'] },
-    ],
-    pcr: {
-      pathPrefix: '/api',
-      keys: [
-        { id: 'bench-ro', key: sha256KeyHash(RO_KEY), read: ['servicedesk', 'services'] },
-        {
-          id: 'bench-rw',
-          key: sha256KeyHash(RW_KEY),
-          read: ['services', 'equipment', 'servicedesk', 'snmp'],
-          write: ['services', 'equipment', 'servicedesk', 'snmp'],
-          tokenAuth: true,
-        },
-      ],
-      users: [{ login: API_USER.login, password: o.hashes.apiUser, keys: ['bench-rw'] }],
-    },
-    routes: [
-      { id: 'api', path: '/api/**', authenticators: ['bearer', 'pcr-api-key'] },
-      { id: 'public', path: '/public/**', public: true },
-    ],
-    store: o.redisUrl === null ? { type: 'memory' } : { type: 'redis', url: o.redisUrl, keyPrefix: `portcullis-bench:${process.pid}:` },
-  };
-}
+import { decodeClaims, type TokenAlgorithm } from '../src/cli/loadtest.js';
+import { API_USER, CLIENT, OPERATOR, RW_KEY, RO_KEY } from './bench-config.js';
+import type { TokenPool } from './token-pool.js';
 
 /** What a scenario needs from the run around it. */
 export interface ScenarioContext {
@@ -80,7 +18,7 @@ export interface ScenarioContext {
   /** req/s of the baseline in this run, for sizing cold token pools; null before it ran. */
   baselineRps: number | null;
   /** Tokens signed with the proxy's key, minted on both cores, all of the grant `familyId`. */
-  mint(count: number, familyId: string): Promise<string[]>;
+  mint(count: number, familyId: string): Promise<TokenPool>;
   maxColdTokens: number;
   memoryTokens: number;
   log(line: string): void;
@@ -102,6 +40,14 @@ export interface Scenario {
   cacheSize?: number;
   /** Measured over the whole pool instead of a duration, with an RSS curve (the memory scenario). */
   curve?: boolean;
+  /** Scenarios of one group have their proxies up at once and their measured rounds alternating. */
+  group?: string;
+  /** The request log setting of this scenario's proxy; the run's --request-log when absent. */
+  requestLog?: boolean;
+  /** Started as the `portcullis` command with `workers: N`, unpinned, instead of as the pinned proxy child. */
+  workers?: number;
+  /** The token algorithm of this scenario's proxy; the run's --alg when absent. */
+  algorithm?(runAlg: TokenAlgorithm): TokenAlgorithm;
   prepare(ctx: ScenarioContext): Promise<Load>;
 }
 
@@ -150,6 +96,22 @@ function coldPoolSize(ctx: ScenarioContext): number {
   return Math.min(ctx.maxColdTokens, Math.ceil(rate * ctx.seconds * 1.05));
 }
 
+/** The same cached token on every request, on GET /api/tickets. */
+async function warmBearer(ctx: ScenarioContext): Promise<Load> {
+  const token = (await ctx.mint(1, await grantFamily(ctx.proxyUrl))).next();
+  await expectAccepted(ctx.proxyUrl, '/api/tickets', { authorization: bearer(token) });
+  return { request: { method: 'GET', path: '/api/tickets', headers: { authorization: bearer(token) } } };
+}
+
+/** Distinct tokens, each sent once, then the last one again if the run outlasts them. */
+function coldBearer(pool: TokenPool): Load {
+  return {
+    request: { method: 'GET', path: '/api/tickets', setupRequest: (req) => ({ ...req, headers: { authorization: bearer(pool.next()) } }) },
+    amount: pool.length,
+    progress: () => pool.used,
+  };
+}
+
 function pcrSession(name: string, store: 'memory' | 'redis', description: string): Scenario {
   return {
     name,
@@ -175,25 +137,26 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'bearer-warm',
     description: 'Authorization: Bearer with a token the proxy has verified before (cache hit)',
     store: 'memory',
-    async prepare(ctx) {
-      const [token] = await ctx.mint(1, await grantFamily(ctx.proxyUrl));
-      await expectAccepted(ctx.proxyUrl, '/api/tickets', { authorization: bearer(token!) });
-      return { request: { method: 'GET', path: '/api/tickets', headers: { authorization: bearer(token!) } } };
-    },
+    group: 'bearer',
+    prepare: warmBearer,
+  },
+  {
+    name: 'bearer-warm-nolog',
+    description: 'the same on a proxy with log.requests: false, beside bearer-warm: the request log line costs the difference',
+    store: 'memory',
+    group: 'bearer',
+    requestLog: false,
+    prepare: warmBearer,
   },
   {
     name: 'bearer-cold',
     description: 'a token never seen before on every request: a signature verification and a store check of its grant each',
     store: 'memory',
+    group: 'bearer',
     async prepare(ctx) {
       const count = coldPoolSize(ctx);
       ctx.log(`  minting ${count} ${ctx.alg} tokens ...`);
-      const picker = new CredentialPicker({ warm: 0, cold: 100 }, [], (await ctx.mint(count, await grantFamily(ctx.proxyUrl))).map(bearer));
-      return {
-        request: { method: 'GET', path: '/api/tickets', setupRequest: (req) => ({ ...req, headers: { authorization: picker.next() } }) },
-        amount: count,
-        progress: () => picker.coldUsed,
-      };
+      return coldBearer(await ctx.mint(count, await grantFamily(ctx.proxyUrl)));
     },
   },
   {
@@ -247,20 +210,35 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    name: 'workers-1',
+    description: 'warm bearer through `portcullis --config` with workers: 1 on the Redis store, unpinned (beside workers-2)',
+    store: 'redis',
+    group: 'workers',
+    workers: 1,
+    prepare: warmBearer,
+  },
+  {
+    name: 'workers-2',
+    description: 'the same with workers: 2 (a cluster primary and two workers on one port)',
+    store: 'redis',
+    group: 'workers',
+    workers: 2,
+    prepare: warmBearer,
+  },
+  {
     name: 'memory',
-    description: 'distinct tokens through a proxy with tokens.cacheSize 10000: RSS must level off once the cache is full',
+    description: 'distinct tokens through a proxy with tokens.cacheSize 10000: memory must stay within the cache bound',
     store: 'memory',
     cacheSize: 10_000,
     curve: true,
+    // ES256 signs ~9x faster than RS256, which would take minutes to mint a million tokens on two cores.
+    algorithm: (alg) => (alg === 'RS256' ? 'ES256' : alg),
     async prepare(ctx) {
       ctx.log(`  minting ${ctx.memoryTokens} ${ctx.alg} tokens ...`);
-      const picker = new CredentialPicker({ warm: 0, cold: 100 }, [], (await ctx.mint(ctx.memoryTokens, await grantFamily(ctx.proxyUrl))).map(bearer));
-      return {
-        request: { method: 'GET', path: '/api/tickets', setupRequest: (req) => ({ ...req, headers: { authorization: picker.next() } }) },
-        amount: ctx.memoryTokens,
-        progress: () => picker.coldUsed,
-      };
+      const started = Date.now();
+      const pool = await ctx.mint(ctx.memoryTokens, await grantFamily(ctx.proxyUrl));
+      ctx.log(`  minted in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+      return coldBearer(pool);
     },
   },
 ];
-

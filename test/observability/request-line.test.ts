@@ -100,8 +100,8 @@ describe('the request line', () => {
     expect(masked).not.toContain('SECRETKEY');
     expect(masked).not.toContain('abc');
     expect(parsed['path']).toBe('/api/***/x.json?api_key=***&q=%22%5C');
-    const odd = JSON.parse(observer.line(record({ rawTarget: '/a"b\\c/\u00e9', reason: 'token_invalid', outcome: 'denied', routeId: null }), 401, 1001)) as Record<string, unknown>;
-    expect(odd).toMatchObject({ route: null, reason: 'token_invalid', outcome: 'denied', status: 401 });
+    const odd = JSON.parse(observer.line(record({ rawTarget: '/a"b\\c/\u00e9', reason: 'token_malformed', outcome: 'denied', routeId: null }), 401, 1001)) as Record<string, unknown>;
+    expect(odd).toMatchObject({ route: null, reason: 'token_malformed', outcome: 'denied', status: 401 });
     const refused = JSON.parse(observer.line(record({ target: null, upstreamStatus: null, upstreamSeconds: null, authMethod: null }), 400, 1000)) as Record<string, unknown>;
     expect(refused).toMatchObject({ path: null, upstreamStatus: null, upstreamMs: null, auth: null });
   });

@@ -20,13 +20,29 @@ export interface ScenarioResult {
   rssBytes: number | null;
   /** req/s relative to the baseline measured in the same run. */
   ratio: number | null;
+  /** Min–max of `ratio` over the repeats, when the row is the median of several runs. */
+  ratioRange?: [number, number];
+  /** req/s relative to the haproxy-jwt comparator measured in the same run (the benchmark only). */
+  haproxyRatio?: number | null;
+  haproxyRange?: [number, number];
+  /** How many measured runs the row summarises. */
+  runs?: number;
   note?: string;
 }
 
 const MIB = 1024 * 1024;
 
+/** A ratio, with the min–max over the repeats after it when they differ. */
+function ratioCell(ratio: number | null | undefined, range: [number, number] | undefined): string {
+  if (ratio === null || ratio === undefined) return '';
+  if (range === undefined || range[1] - range[0] < 0.0005) return ratio.toFixed(3);
+  return `${ratio.toFixed(3)} (${range[0].toFixed(2)}–${range[1].toFixed(2)})`;
+}
+
 export function formatTable(rows: readonly ScenarioResult[]): string {
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'CPU core', 'RSS MiB', '× baseline', 'errors'];
+  // The comparator column only where some row has a comparator to be compared with (the benchmark's table).
+  const haproxy = rows.some((r) => r.haproxyRatio !== undefined);
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'CPU core', 'RSS MiB', '× baseline', ...(haproxy ? ['× haproxy-jwt'] : []), 'errors'];
   const body = rows.map((r) => [
     r.scenario,
     r.rps.toFixed(0),
@@ -35,7 +51,8 @@ export function formatTable(rows: readonly ScenarioResult[]): string {
     r.cpuUsPerRequest === null ? 'n/a' : r.cpuUsPerRequest.toFixed(1),
     r.cpuShare === null ? 'n/a' : `${(r.cpuShare * 100).toFixed(0)}%`,
     r.rssBytes === null ? 'n/a' : (r.rssBytes / MIB).toFixed(1),
-    r.ratio === null ? '' : r.ratio.toFixed(3),
+    ratioCell(r.ratio, r.ratioRange),
+    ...(haproxy ? [ratioCell(r.haproxyRatio, r.haproxyRange)] : []),
     r.errors === 0 ? '0' : `${r.errors} (${((100 * r.errors) / Math.max(1, r.requests)).toFixed(1)}%)`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
