@@ -28,7 +28,7 @@ function moduleOf(url: string, name: string): string {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1]!;
   // The bench's compiled copy of src/ reads as the source file it came from.
-  const built = /\/bench\/results\/build\/(.*)\.js$/.exec(url);
+  const built = /\/bench\/results\/build\/(?:\d+\/)?(?:dist\/)?(.*)\.js$/.exec(url);
   if (built) return `src/${built[1]!}.ts`;
   const src = /\/((?:src|bench)\/.*)$/.exec(url);
   if (src) return src[1]!;

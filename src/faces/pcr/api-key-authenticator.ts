@@ -8,8 +8,8 @@ import type { ResolvedApiKey, ResolvedApiUser } from '../../config/load.js';
 import type { PcrConfig } from '../../config/schema.js';
 import type { DenialReason } from '../../errors/reasons.js';
 import type { Denial } from '../../respond/errors.js';
-import { STANDING } from '../../session/liveness.js';
-import { ABSENT, headerCount, type Attribution, type AuthOutcome, type AuthRequest, type Authenticator } from '../../authenticate/contract.js';
+import { STANDING, type Credential } from '../../session/liveness.js';
+import { ABSENT, headerCount, type AuthOutcome, type AuthRequest, type Authenticator } from '../../authenticate/contract.js';
 import { errorOutput, type PcrPathView } from './paths.js';
 import { requiredPermission, type ApiKeyIndex } from './keys.js';
 import type { SessionTokens } from './session-tokens.js';
@@ -68,20 +68,28 @@ export class PcrApiKeyAuthenticator implements Authenticator {
     const outputAllowed = target.kind === 'report' ? output === 'html' || output === 'pdf' : (pcr.outputs as readonly string[]).includes(output);
     if (!outputAllowed) return pcrDenial('output_unsupported', output);
 
-    const attribution: Attribution = {
+    let user: string | undefined;
+    let credential: Credential = STANDING;
+    if (key.tokenAuth) {
+      const session = this.#session(request, key, output);
+      if ('kind' in session) return session;
+      user = session.user;
+      credential = { kind: 'pcr-session', sessionId: session.sessionId };
+    }
+    // One literal per request, so every identity this face makes has the same shape.
+    return {
       kind: 'identity',
-      identity: { method: 'api-key', apiKeyId: key.id, section: permission.section, access: permission.access },
-      credential: STANDING,
+      identity: { method: user === undefined ? 'api-key' : 'api-session', user, apiKeyId: key.id, section: permission.section, access: permission.access },
+      credential,
       permission: { kind: 'section', access: permission.access, section: permission.section, readable: key.readSections, writable: key.writeSections, allSections: pcr.sections },
       carriedIn: 'path',
       denialStyle: { kind: 'pcr', output: errorOutput(output) },
       forwardPath: upstreamPath(pcr.pathPrefix, key, request.target.path),
     };
-    return key.tokenAuth ? this.#withSession(request, key, output, attribution) : attribution;
   }
 
   /** Keys with token authentication also need the session token of one of their API users. */
-  #withSession(request: AuthRequest, key: ResolvedApiKey, output: string, attribution: Attribution): AuthOutcome {
+  #session(request: AuthRequest, key: ResolvedApiKey, output: string): { user: string; sessionId: string } | Denial {
     const header = request.headers['pcr-auth-token'];
     if (header === undefined || header === '') return pcrDenial('session_token_missing', output);
     if (typeof header !== 'string' || headerCount(request.rawHeaders, 'pcr-auth-token') > 1) return pcrDenial('session_token_invalid', output);
@@ -94,8 +102,6 @@ export class PcrApiKeyAuthenticator implements Authenticator {
     if (user === undefined || !user.keys.includes(key.id) || (user.sessionExpiresAt !== undefined && now >= user.sessionExpiresAt)) {
       return pcrDenial('user_disabled', output);
     }
-    attribution.identity = { ...attribution.identity, method: 'api-session', user: user.login };
-    attribution.credential = { kind: 'pcr-session', sessionId: claims.sid };
-    return attribution;
+    return { user: user.login, sessionId: claims.sid };
   }
 }

@@ -13,7 +13,8 @@ export const MAX_KEY_LENGTH = 256;
 const NOT_KEY_MEMORY = 4096;
 
 export class ApiKeyIndex {
-  readonly #byHash: ReadonlyMap<string, ResolvedApiKey>;
+  /** Each key by its hash, with the hash's bytes made once for the constant-time comparison. */
+  readonly #byHash: ReadonlyMap<string, { key: ResolvedApiKey; hashBytes: Buffer }>;
   readonly #byId: ReadonlyMap<string, ResolvedApiKey>;
   /**
    * Segments that are certainly not keys (`dashboard`, `tickets`), asked about again and again when logs mask
@@ -25,7 +26,7 @@ export class ApiKeyIndex {
   hashes = 0;
 
   constructor(keys: readonly ResolvedApiKey[]) {
-    this.#byHash = new Map(keys.map((k) => [k.keyHash, k]));
+    this.#byHash = new Map(keys.map((k) => [k.keyHash, { key: k, hashBytes: Buffer.from(k.keyHash, 'latin1') }]));
     this.#byId = new Map(keys.map((k) => [k.id, k]));
   }
 
@@ -40,7 +41,8 @@ export class ApiKeyIndex {
       return undefined;
     }
     // The map lookup already matched; this keeps the final comparison constant-time as the standard asks.
-    return timingSafeEqual(Buffer.from(candidate.keyHash), Buffer.from(hash)) ? candidate : undefined;
+    const presentedBytes = Buffer.from(hash, 'latin1');
+    return presentedBytes.length === candidate.hashBytes.length && timingSafeEqual(candidate.hashBytes, presentedBytes) ? candidate.key : undefined;
   }
 
   byId(id: string): ResolvedApiKey | undefined {
