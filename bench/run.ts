@@ -138,6 +138,7 @@ for (const group of groups) {
         alg,
         connections: o.connections,
         seconds: o.warmup + o.duration * o.repeat,
+        runs: (o.warmup > 0 ? 1 : 0) + o.repeat,
         baselineRps,
         maxColdTokens: o.coldTokens,
         memoryTokens: o.memoryTokens,

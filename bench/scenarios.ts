@@ -15,6 +15,8 @@ export interface ScenarioContext {
   connections: number;
   /** Seconds of warm-up plus measurement. */
   seconds: number;
+  /** How many load runs the scenario goes through (warm-up and rounds). */
+  runs: number;
   /** req/s of the baseline in this run, for sizing cold token pools; null before it ran. */
   baselineRps: number | null;
   /** Tokens signed with the proxy's key, minted on both cores, all of the grant `familyId`. */
@@ -175,7 +177,9 @@ export const SCENARIOS: readonly Scenario[] = [
     store: 'memory',
     async prepare(ctx) {
       const pool: string[] = [];
-      const initial = ctx.connections * 2;
+      // Each run ends with up to one request per connection in flight whose answer (the next refresh token) is
+      // never read, so every run costs the pool that many tokens: it starts with enough for all of them.
+      const initial = ctx.connections * (ctx.runs + 2);
       for (let i = 0; i < initial; i += 16) {
         const batch = await Promise.all(Array.from({ length: Math.min(16, initial - i) }, () => passwordGrant(ctx.proxyUrl)));
         for (const grant of batch) pool.push(grant.refresh);
