@@ -102,6 +102,9 @@ describe('the request line', () => {
     expect(parsed['path']).toBe('/api/***/x.json?api_key=***&q=%22%5C');
     const odd = JSON.parse(observer.line(record({ rawTarget: '/a"b\\c/\u00e9', reason: 'token_malformed', outcome: 'denied', routeId: null }), 401, 1001)) as Record<string, unknown>;
     expect(odd).toMatchObject({ route: null, reason: 'token_malformed', outcome: 'denied', status: 401 });
+    const awkward = 'a"b\\c\nd\u0001\u00e9\u2028';
+    const escaped = JSON.parse(observer.line(record({ rawTarget: '/x', maskPath: () => awkward, method: 'GE"T' }), 400, 1001)) as Record<string, unknown>;
+    expect(escaped).toMatchObject({ path: awkward, method: 'GE"T' });
     const refused = JSON.parse(observer.line(record({ target: null, upstreamStatus: null, upstreamSeconds: null, authMethod: null }), 400, 1000)) as Record<string, unknown>;
     expect(refused).toMatchObject({ path: null, upstreamStatus: null, upstreamMs: null, auth: null });
   });
