@@ -23,10 +23,15 @@ RUN npm run build
 # --- deps: production node_modules only -------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
+# better-sqlite3 (the sqlite store) is a native addon: its install script fetches a prebuilt binary for this
+# Node and libc, or compiles one, which needs these tools. They stay in this stage; only node_modules leaves it.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-# A fresh install rather than pruning the build stage's tree: nothing from the dev tools can linger.
-# None of the runtime dependencies has an install script, so skipping them (and `prepare`) loses nothing.
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+# A fresh install rather than pruning the build stage's tree: nothing from the dev tools can linger. Install
+# scripts are skipped (and `prepare` with them), then run for the one dependency that needs its own: the addon.
+RUN npm ci --omit=dev --ignore-scripts && npm rebuild better-sqlite3 && npm cache clean --force
 
 # --- runtime ----------------------------------------------------------------------------------------------
 # Slim rather than distroless: distroless has no `node` user (its non-root user is 65532) and no package
@@ -42,11 +47,13 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 ENV NODE_ENV=production \
-    PORTCULLIS_CONFIG=/etc/portcullis/config.yaml
+    PORTCULLIS_CONFIG=/etc/portcullis/config.yaml \
+    PORTCULLIS_DATA_DIR=/var/lib/portcullis
 
 WORKDIR /app
-# Everything stays owned by root, so the `node` user can read but never change its own code or config; the
-# proxy writes no files, so the container can also run with a read-only root filesystem.
+# Everything stays owned by root, so the `node` user can read but never change its own code or config. The only
+# file the proxy writes is the sqlite store's database (the example config's store), in PORTCULLIS_DATA_DIR: a
+# volume owned by the `node` user, so the container can still run with a read-only root filesystem.
 # package.json is needed at runtime: its "type": "module" makes Node load dist/ as ES modules.
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
@@ -55,6 +62,8 @@ COPY bin ./bin
 COPY config ./config
 # The example config is the default so the image runs on its own; mount a file over it in production.
 COPY config/example.yaml /etc/portcullis/config.yaml
+RUN mkdir -p /var/lib/portcullis && chown 1000:1000 /var/lib/portcullis
+VOLUME /var/lib/portcullis
 
 # The numeric id of the image's `node` user: Kubernetes' runAsNonRoot can only verify a numeric USER.
 USER 1000:1000

@@ -26,7 +26,7 @@ import type { ObservedProxy, PortcullisHooks } from './observability/hooks.js';
 import { RequestLogObserver } from './observability/request-log.js';
 import { buildRuntime, type Runtime, type RuntimeInputs, type Services } from './pipeline/runtime.js';
 import { SecretVerifier } from './secrets/verifier.js';
-import { storeFromConfig } from './store/factory.js';
+import { sessionViewTiming, storeFromConfig } from './store/factory.js';
 import type { Store } from './store/store.js';
 import { Liveness } from './session/liveness.js';
 import { PcrSessions } from './session/pcr-sessions.js';
@@ -44,12 +44,6 @@ export interface StartOptions {
 const PURGE_INTERVAL_MS = 30_000;
 /** Longest any token we issue can live; revoked ids are remembered this long. */
 const REVOCATION_MEMORY_MS = 7 * 24 * 3600_000;
-/**
- * How long the local view of a PCR session is trusted on the memory store. Every change to a session there goes
- * through this process and reaches the view at once (activity is written on every use, logout and admin deletes
- * as revocation events), so the view only has to notice a session the store evicted when full.
- */
-const MEMORY_SESSION_VIEW_MS = 1000;
 
 function forwarderFor(config: Config, upstream: URL): Forwarder {
   const options = {
@@ -116,12 +110,7 @@ export class Portcullis implements ObservedProxy {
     const upstreamUrl = new URL(demo ? demo.url : config.parsed.upstream.url);
     const revocations = new RevocationView(REVOCATION_MEMORY_MS);
     revocations.attach(store, () => clock.now());
-    const storeConfig = config.parsed.store;
-    const pcrSessions = new PcrSessions(store, revocations, logger, {
-      localTtlMs: storeConfig.type === 'redis' ? storeConfig.sessionCacheTtl : MEMORY_SESSION_VIEW_MS,
-      writeIntervalMs: storeConfig.type === 'redis' ? storeConfig.activityWriteInterval : 0,
-      maxLocalSessions: 100_000,
-    });
+    const pcrSessions = new PcrSessions(store, revocations, logger, { ...sessionViewTiming(config.parsed.store), maxLocalSessions: 100_000 });
     const now = () => clock.now();
 
     let current: Runtime | null = null;

@@ -57,6 +57,20 @@ export function memoryStoreRefusal(count: number): string {
   );
 }
 
+/**
+ * Why `count` workers cannot run on this store, or null when they can. The memory and SQLite stores serve one
+ * process: their revocation events never leave it, and each process trusts its own view of a session.
+ */
+export function singleProcessStoreRefusal(store: Config['parsed']['store']['type'], count: number): string | null {
+  if (count <= 1 || store === 'redis') return null;
+  if (store === 'memory') return memoryStoreRefusal(count);
+  return (
+    `portcullis: workers: ${count} needs the Redis store (store.type: redis, or --store redis://HOST:PORT). ` +
+    'The SQLite store serves one process: the workers would share the file, but a logout or revocation handled by ' +
+    'one worker would not reach the sessions and tokens the others hold in memory. Use workers: 1 or configure Redis.'
+  );
+}
+
 export interface PrimaryOptions {
   config: Config;
   count: number;
@@ -70,6 +84,12 @@ export interface PrimaryOptions {
 /** Runs the primary until every worker has exited after a signal; resolves with the process exit code. */
 export function runPrimary(options: PrimaryOptions): Promise<number> {
   const { config, count, logger } = options;
+  // Checked here, where the workers are forked, so no way into multi-worker mode skips it.
+  const refusal = singleProcessStoreRefusal(config.parsed.store.type, count);
+  if (refusal !== null) {
+    console.error(refusal);
+    return Promise.resolve(1);
+  }
   const env: Record<string, string> = {};
   if (config.signingKeys.length === 0) {
     const key = generateSigningKey(config.parsed.tokens.algorithm);

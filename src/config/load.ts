@@ -20,6 +20,7 @@ import { isSecretHash } from '../secrets/hash.js';
 import type { StoredSecret } from '../secrets/verifier.js';
 import { applyOverrides, type ConfigOverrides } from './overrides.js';
 import { checkReferences, duplicates } from './references.js';
+import { resolveStorePaths } from './schema/store.js';
 
 export type { ConfigOverrides };
 
@@ -140,6 +141,7 @@ export async function resolveConfig(raw: unknown, options: LoadOptions): Promise
   }
   const parsed = result.data;
   const context: ResolveContext = { baseDir: options.baseDir ?? process.cwd(), env, problems: interpolationProblems };
+  parsed.store = resolveStorePaths(parsed.store, context.baseDir);
   checkReferences(parsed, interpolationProblems);
   const resolved = await resolveSecrets(parsed, source, context);
   const allProblems = interpolationProblems.map((p) => `${formatPath(p.path)}: ${p.message}`);

@@ -1,5 +1,7 @@
-// Builds the configured store from the config's store section: the in-memory store, or Redis once it is
-// connected and subscribed. The section arrives with the schema's defaults applied, so nothing is defaulted here.
+// Builds the configured store from the config's store section: the in-memory store, the SQLite file once it is
+// open and migrated, or Redis once it is connected and subscribed, and says how far the process may trust its
+// local view of a session on that store. The section arrives with the schema's defaults applied, so nothing is
+// defaulted here.
 
 import { readFileSync } from 'node:fs';
 import type { Clock } from '../clock.js';
@@ -8,10 +10,12 @@ import type { StoreConfig } from '../config/schema.js';
 import { MemoryStore, type MemoryStoreOptions } from './memory.js';
 import type { RedisStoreOptions } from './redis/client-options.js';
 import { RedisStore } from './redis/redis-store.js';
+import { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 
 export type MemoryStoreSettings = Extract<StoreConfig, { type: 'memory' }>;
 export type RedisStoreSettings = Extract<StoreConfig, { type: 'redis' }>;
+export type SqliteStoreSettings = Extract<StoreConfig, { type: 'sqlite' }>;
 
 /** The Redis passwords, which the config resolves from their `{ env }` / `{ file }` sources; null when unset. */
 export type StoreSecrets = Pick<Config, 'redisPassword' | 'sentinelPassword'>;
@@ -22,13 +26,16 @@ export function storeFromConfig(config: Config, clock: Clock): Promise<Store> {
 }
 
 /**
- * Builds the store `settings` describe. A Redis store is only returned once it is connected and subscribed, so a
- * misconfigured or unreachable Redis fails startup with a StoreUnavailableError instead of the first request.
+ * Builds the store `settings` describe. A Redis store is only returned once it is connected and subscribed, and
+ * a SQLite store once its file is open and migrated, so a misconfigured or unreachable Redis, or a bad or corrupt
+ * file, fails startup with a StoreUnavailableError instead of the first request.
  */
 export async function createStore(settings: StoreConfig, clock: Clock, secrets: StoreSecrets): Promise<Store> {
   switch (settings.type) {
     case 'memory':
       return new MemoryStore(memoryStoreOptions(settings), clock);
+    case 'sqlite':
+      return new SqliteStore(sqliteStoreOptions(settings));
     case 'redis': {
       const store = new RedisStore(redisStoreOptions(settings, secrets), clock);
       try {
@@ -54,6 +61,31 @@ export function memoryStoreOptions(settings: MemoryStoreSettings): MemoryStoreOp
     maxRevocations: settings.maxRevocations,
     maxFailureKeys: settings.maxFailureKeys,
   };
+}
+
+export function sqliteStoreOptions(settings: SqliteStoreSettings): SqliteStoreOptions {
+  return { path: settings.path };
+}
+
+/**
+ * How long the local view of a PCR session is trusted on the memory and SQLite stores. Every change to a session
+ * there goes through this process and reaches the view at once (logout and admin deletes as revocation events),
+ * so the view only has to notice a session the memory store evicted when full.
+ */
+const SINGLE_PROCESS_SESSION_VIEW_MS = 1000;
+
+/** How the process's local session view works on this store: how long it is trusted, how often activity is written. */
+export function sessionViewTiming(settings: StoreConfig): { localTtlMs: number; writeIntervalMs: number } {
+  switch (settings.type) {
+    case 'memory':
+      // Writing activity costs a map update, so every use is written and the store is exact.
+      return { localTtlMs: SINGLE_PROCESS_SESSION_VIEW_MS, writeIntervalMs: 0 };
+    case 'sqlite':
+      // A write is a disk transaction: coalesced as on Redis, so a warm request does no synchronous write.
+      return { localTtlMs: SINGLE_PROCESS_SESSION_VIEW_MS, writeIntervalMs: settings.activityWriteInterval };
+    case 'redis':
+      return { localTtlMs: settings.sessionCacheTtl, writeIntervalMs: settings.activityWriteInterval };
+  }
 }
 
 /** The Redis store's options: connection fields as configured, passwords from `secrets`, TLS files read now. */

@@ -62,7 +62,7 @@ export type RevocationEvent =
   | { kind: 'token'; jti: string; until: number };
 
 export interface Store {
-  readonly kind: 'memory' | 'redis';
+  readonly kind: 'memory' | 'sqlite' | 'redis';
 
   // Sessions
   createSession(session: SessionRecord): Promise<void>;

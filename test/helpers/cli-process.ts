@@ -29,12 +29,14 @@ export interface CliProcess {
   kill(): void;
 }
 
-/** config/example.yaml, with both listeners on free ports and the given upstream instead of the demo backend. */
+/** config/example.yaml, with both listeners on free ports, the given upstream instead of the demo backend and its database beside the config. */
 export function exampleConfig(upstreamUrl: string): Record<string, unknown> {
   const config = parse(readFileSync(join(ROOT, 'config/example.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
   config['listen'] = { ...config['listen'], host: '127.0.0.1', port: 0 };
   config['admin'] = { ...config['admin'], port: 0 };
   config['upstream'] = { ...config['upstream'], url: upstreamUrl };
+  // Each test's database beside its own config file (relative paths are read from there), never a shared one.
+  if (config['store']?.['type'] === 'sqlite') config['store'] = { ...config['store'], path: 'portcullis.db' };
   return config;
 }
 

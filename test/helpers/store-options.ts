@@ -8,6 +8,7 @@ import {
   redisStoreOptions as redisOptionsFrom,
   type MemoryStoreSettings,
   type RedisStoreSettings,
+  type SqliteStoreSettings,
   type StoreSecrets,
 } from '../../src/store/factory.js';
 import type { MemoryStoreOptions } from '../../src/store/memory.js';
@@ -19,6 +20,9 @@ export type MemoryStoreInput = Omit<Extract<StoreInput, { type: 'memory' }>, 'ty
 /** What a config file may say about the Redis store, as written there (durations as text). */
 export type RedisStoreInput = Omit<Extract<StoreInput, { type: 'redis' }>, 'type'>;
 
+/** What a config file may say about the SQLite store, as written there (durations as text). */
+export type SqliteStoreInput = Omit<Extract<StoreInput, { type: 'sqlite' }>, 'type'>;
+
 /** For stores that need no Redis password. */
 export const NO_STORE_SECRETS: StoreSecrets = { redisPassword: null, sentinelPassword: null };
 
@@ -26,6 +30,13 @@ export const NO_STORE_SECRETS: StoreSecrets = { redisPassword: null, sentinelPas
 export function memoryStoreSettings(input: MemoryStoreInput = {}): MemoryStoreSettings {
   const settings = storeSchema.parse({ ...input, type: 'memory' });
   if (settings.type !== 'memory') throw new Error('the schema turned a memory store section into another type');
+  return settings;
+}
+
+/** The section the config would hold for `store: { type: sqlite, path, ...input }` (give `path` absolute). */
+export function sqliteStoreSettings(input: SqliteStoreInput): SqliteStoreSettings {
+  const settings = storeSchema.parse({ ...input, type: 'sqlite' });
+  if (settings.type !== 'sqlite') throw new Error('the schema turned a SQLite store section into another type');
   return settings;
 }
 

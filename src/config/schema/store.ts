@@ -1,6 +1,7 @@
-// The `store` section: the memory store's bounds or how to reach Redis (single node, Sentinel or Cluster), with
-// their defaults, and the one decision that may fail open while the store is unreachable.
+// The `store` section: the memory store's bounds, the SQLite store's file, or how to reach Redis (single node,
+// Sentinel or Cluster), with their defaults, and the one decision that may fail open while the store is unreachable.
 
+import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { duration, secretSource } from './fields.js';
 
@@ -83,5 +84,23 @@ const memoryStore = z
     maxRefreshTokens: maxRefreshTokens ?? store.maxFamilies * REFRESH_TOKENS_PER_FAMILY,
   }));
 
+/**
+ * One database file that keeps every record across restarts, for a single process. A relative `path` is
+ * relative to the config file's directory (the loader resolves it), as `{ file }` secret sources are.
+ */
+const sqliteStore = z.strictObject({
+  type: z.literal('sqlite'),
+  path: z.string().min(1, { error: 'expected the path of the database file' }),
+  /** Session activity is written to the file at most this often per session, so a warm request writes nothing. */
+  activityWriteInterval: duration('5s').prefault('5s'),
+  failOpen: storeFailOpen,
+});
+
+/** Makes a relative SQLite `path` relative to `baseDir`, the config file's directory. */
+export function resolveStorePaths<T extends { type: string; path?: string }>(store: T, baseDir: string): T {
+  if (store.type !== 'sqlite' || store.path === undefined || isAbsolute(store.path)) return store;
+  return { ...store, path: resolve(baseDir, store.path) };
+}
+
 /** The store section on its own, so the store's defaults can be read without a whole config. */
-export const storeSchema = z.discriminatedUnion('type', [memoryStore, redisStore]);
+export const storeSchema = z.discriminatedUnion('type', [memoryStore, sqliteStore, redisStore]);
