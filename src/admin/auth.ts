@@ -1,20 +1,73 @@
-// Admin API authentication: `Authorization: Bearer <admin token>`, checked against the token's hash from config.
+// Admin API authentication and authorization: `Authorization: Bearer <admin token>`, checked against every
+// configured admin token's hash, then the token's role: `read` may only GET and HEAD, `manage` may do everything.
 
 import type { NextFunction, Request, Response } from 'express';
+import type { AdminRole } from '../config/schema.js';
 import { sendPlainError } from '../respond/errors.js';
 import type { SecretVerifier, StoredSecret } from '../secrets/verifier.js';
 
 const BEARER = /^[Bb][Ee][Aa][Rr][Ee][Rr] +(\S{1,1024})$/;
 
-export function requireAdminToken(token: () => StoredSecret | null, verifier: SecretVerifier) {
+/** Methods that only read; every other one needs a `manage` token. */
+const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
+
+/** Who made an admin request: what the handlers (and audit records) name, never the token itself. */
+export interface AdminIdentity {
+  name: string;
+  role: AdminRole;
+}
+
+export interface AdminCredential extends AdminIdentity {
+  secret: StoredSecret;
+}
+
+declare global {
+  namespace Express {
+    interface Locals {
+      /** Set by requireAdminToken for every request that reaches an admin handler. */
+      admin?: AdminIdentity;
+    }
+  }
+}
+
+export function requireAdminToken(tokens: () => readonly AdminCredential[], verifier: SecretVerifier) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const stored = token();
+    const configured = tokens();
     const match = BEARER.exec(req.headers.authorization ?? '');
     const fail = () => sendPlainError(res, 401, 'unauthorized', 'a valid admin token is required', { 'www-authenticate': 'Bearer realm="portcullis-admin"' });
-    if (stored === null || match === null || req.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'authorization').length !== 1) {
+    if (configured.length === 0 || match === null || req.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'authorization').length !== 1) {
       fail();
       return;
     }
-    verifier.verify(match[1] as string, stored).then((ok) => (ok ? next() : fail()), next);
+    const presented = match[1] as string;
+    // Every token is verified, whichever matches, so the time taken does not tell which entry (or whether an
+    // early one) matched beyond what the verifier's success cache already does.
+    Promise.all(configured.map((token) => verifier.verify(presented, token.secret))).then((results) => {
+      const matched = configured.filter((_token, i) => results[i]);
+      if (matched.length === 0) {
+        fail();
+        return;
+      }
+      // Load refuses two entries with one secret where it can see it; where it cannot (one plain secret in two
+      // files), the narrower role wins, so an ambiguous config never grants more than every entry it matches.
+      const who = matched.find((t) => t.role === 'read') ?? (matched[0] as AdminCredential);
+      res.locals.admin = { name: who.name, role: who.role };
+      next();
+    }, next);
   };
+}
+
+/** The one place roles are enforced, after requireAdminToken: grids need not check them. */
+export function enforceAdminRole(req: Request, res: Response, next: NextFunction): void {
+  const admin = res.locals.admin;
+  if (admin === undefined) {
+    // Mounted without requireAdminToken in front: refuse rather than serve unauthenticated.
+    sendPlainError(res, 401, 'unauthorized', 'a valid admin token is required', { 'www-authenticate': 'Bearer realm="portcullis-admin"' });
+    return;
+  }
+  if (admin.role !== 'manage' && !READ_METHODS.has(req.method)) {
+    sendPlainError(res, 403, 'forbidden', `the admin token "${admin.name}" may only read`);
+    return;
+  }
+  next();
 }

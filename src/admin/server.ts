@@ -1,12 +1,12 @@
 // The admin listener: its own port (loopback by default), never reachable through the public listener.
-// Serves the admin API behind the admin token, plus unauthenticated liveness for probes.
+// Serves the admin API behind the admin tokens and their roles, plus unauthenticated liveness for probes.
 
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Services } from '../pipeline/runtime.js';
 import { sendPlainError } from '../respond/errors.js';
-import { requireAdminToken } from './auth.js';
+import { enforceAdminRole, requireAdminToken } from './auth.js';
 import { adminRoutes } from './routes.js';
 
 export interface AdminServer {
@@ -28,7 +28,9 @@ export async function startAdminServer(
   });
   // Routes that need no admin token (metrics scraping on a loopback listener) are added before the guard.
   options.extend?.(app);
-  app.use(requireAdminToken(() => services.current().config.adminToken, services.verifier));
+  // Read on every request, so a reload that adds, removes or re-roles a token applies to the next one.
+  app.use(requireAdminToken(() => services.current().config.adminTokens, services.verifier));
+  app.use(enforceAdminRole);
   app.use(express.json({ limit: '16kb' }));
   app.use((_req, res, next) => {
     res.set('cache-control', 'no-store');

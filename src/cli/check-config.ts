@@ -28,7 +28,7 @@ export async function runCheckConfig(args: string[]): Promise<number> {
       `  operators    ${config.operators.size} (${[...config.operators.values()].filter((o) => o.apiAccess).length} with API access)`,
       `  pcr          ${p.pcr ? `${config.apiKeys.length} key(s), ${config.apiUsers.size} API user(s), sections ${p.pcr.sections.join(', ')}` : 'off'}`,
       `  routes       ${p.routes.map((r) => `${r.id} ${r.path} ${r.public ? 'public' : `[${r.authenticators?.join(', ')}]`}`).join('; ')}`,
-      `  admin        ${config.adminToken ? `${p.admin.host}:${p.admin.port}` : 'off (no admin.token)'}`,
+      `  admin        ${config.adminTokens.length > 0 ? `${p.admin.host}:${p.admin.port} (${config.adminTokens.map((t) => `${t.name}: ${t.role}`).join(', ')})` : 'off (no admin.token or admin.tokens)'}`,
     ];
     console.log(lines.join('\n'));
     return 0;

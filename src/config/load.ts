@@ -2,10 +2,21 @@
 // (YAML syntax, unknown keys, wrong types, bad values, cross-references, unreadable secrets) is collected and
 // reported together, each with its path, so an operator fixes a file in one pass.
 
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { configSchemaFor, type ApiKeyConfig, type ApiUserConfig, type OAuthClientConfig, type OperatorConfig, type ParsedConfig } from './schema.js';
+import {
+  configSchemaFor,
+  LEGACY_ADMIN_TOKEN_NAME,
+  type AdminRole,
+  type ApiKeyConfig,
+  type ApiUserConfig,
+  type OAuthClientConfig,
+  type OperatorConfig,
+  type ParsedConfig,
+  type SecretSourceInput,
+} from './schema.js';
 import { formatPath, interpolateEnv } from './interpolate.js';
 import {
   isSha256KeyHash,
@@ -64,6 +75,13 @@ export interface ResolvedApiUser extends Omit<ApiUserConfig, 'password'> {
   password: StoredSecret;
 }
 
+/** An admin API bearer token: who it is (for the handlers and audit) and what it may do. */
+export interface ResolvedAdminToken {
+  name: string;
+  role: AdminRole;
+  secret: StoredSecret;
+}
+
 export interface Config {
   /** Path of the file this came from, or a label for an in-memory config. */
   source: string;
@@ -73,7 +91,8 @@ export interface Config {
   operators: ReadonlyMap<string, ResolvedOperator>;
   apiKeys: readonly ResolvedApiKey[];
   apiUsers: ReadonlyMap<string, ResolvedApiUser>;
-  adminToken: StoredSecret | null;
+  /** `admin.token` (as the `manage` token named "admin") first, then `admin.tokens` in file order. */
+  adminTokens: readonly ResolvedAdminToken[];
   redisPassword: string | null;
   sentinelPassword: string | null;
 }
@@ -166,7 +185,9 @@ function plaintextSecretPaths(raw: unknown): (string | number)[][] {
   const pcr = object(config['pcr']);
   list(pcr?.['users']).forEach((u, i) => check(object(u)?.['password'], ['pcr', 'users', i, 'password'], scrypt));
   list(pcr?.['keys']).forEach((k, i) => check(object(k)?.['key'], ['pcr', 'keys', i, 'key'], isSha256KeyHash));
-  check(object(config['admin'])?.['token'], ['admin', 'token'], scrypt);
+  const admin = object(config['admin']);
+  check(admin?.['token'], ['admin', 'token'], scrypt);
+  list(admin?.['tokens']).forEach((t, i) => check(object(t)?.['token'], ['admin', 'tokens', i, 'token'], scrypt));
   return found;
 }
 
@@ -223,14 +244,7 @@ async function resolveSecrets(parsed: ParsedConfig, source: string, context: Res
     const material = readKeyMaterial(key.privateKey, ['tokens', 'signingKeys', i, 'privateKey'], context);
     if (material !== null) signingKeys.push({ kid: key.kid, material, active: key.active || parsed.tokens.signingKeys.length === 1 });
   });
-  let adminToken: StoredSecret | null = null;
-  if (parsed.admin.token !== undefined) {
-    pending.push(
-      resolvePasswordHash(parsed.admin.token, ['admin', 'token'], context).then((token) => {
-        adminToken = token;
-      }),
-    );
-  }
+  const adminTokensResolved = resolveAdminTokens(parsed.admin, context);
   let redisPassword: string | null = null;
   let sentinelPassword: string | null = null;
   if (parsed.store.type === 'redis') {
@@ -240,5 +254,40 @@ async function resolveSecrets(parsed: ParsedConfig, source: string, context: Res
     }
   }
   await Promise.all(pending);
-  return { source, parsed, signingKeys, clients, operators, apiKeys, apiUsers, adminToken, redisPassword, sentinelPassword };
+  const adminTokens = await adminTokensResolved;
+  return { source, parsed, signingKeys, clients, operators, apiKeys, apiUsers, adminTokens, redisPassword, sentinelPassword };
+}
+
+/**
+ * Resolves `admin.token` (the `manage` token named "admin") and `admin.tokens[]`, in that order. Two entries
+ * with the same secret are refused: a bearer matching both would have two names and maybe two roles. Literal
+ * hashes, `{ env }` values and `{ file }` paths are compared before hashing, and the resolved hashes after it,
+ * which also catches two files holding one hash; one plain secret in two different files stays unseen (each is
+ * hashed with its own salt), and the middleware then takes the narrower role.
+ */
+async function resolveAdminTokens(admin: ParsedConfig['admin'], context: ResolveContext): Promise<ResolvedAdminToken[]> {
+  const entries: { name: string; role: AdminRole; source: SecretSourceInput; path: (string | number)[] }[] = [];
+  if (admin.token !== undefined) entries.push({ name: LEGACY_ADMIN_TOKEN_NAME, role: 'manage', source: admin.token, path: ['admin', 'token'] });
+  admin.tokens.forEach((t, i) => entries.push({ name: t.name, role: t.role, source: t.token, path: ['admin', 'tokens', i, 'token'] }));
+  const sourceKey = (source: SecretSourceInput): string => {
+    if (typeof source === 'string') return `value:${source}`;
+    if ('file' in source) return `file:${isAbsolute(source.file) ? source.file : resolve(context.baseDir, source.file)}`;
+    const value = context.env[source.env];
+    if (value === undefined || value === '') return `env:${source.env}`;
+    // A plain secret is compared by its digest, so it is not kept around in a set for the comparison.
+    return `value:${isSecretHash(value) ? value : createHash('sha256').update(value).digest('base64url')}`;
+  };
+  const sameValue = 'two admin tokens have the same value';
+  const flagged = duplicates(entries, (e) => sourceKey(e.source));
+  for (const i of flagged) context.problems.push({ path: entries[i]!.path, message: sameValue });
+  const secrets = await Promise.all(entries.map((e) => resolvePasswordHash(e.source, e.path, context)));
+  const present = entries.flatMap((entry, i) => {
+    const secret = secrets[i];
+    return secret ? [{ index: i, token: { name: entry.name, role: entry.role, secret } }] : [];
+  });
+  for (const j of duplicates(present, (p) => p.token.secret.text)) {
+    const index = present[j]!.index;
+    if (!flagged.has(index)) context.problems.push({ path: entries[index]!.path, message: sameValue });
+  }
+  return present.map((p) => p.token);
 }

@@ -71,6 +71,19 @@ const operator = z.strictObject({
   features: z.array(attribute).default([]),
 });
 
+/** The name `admin.token` goes by among the named tokens. */
+export const LEGACY_ADMIN_TOKEN_NAME = 'admin';
+
+/**
+ * One admin API bearer token. `read` may only GET and HEAD; `manage` may also revoke and delete. The role has no
+ * default, so no entry gets more power than its author wrote down.
+ */
+const adminToken = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1 to 64 letters, digits, ".", "_" or "-"'),
+  token: secretSource,
+  role: z.enum(['read', 'manage'], { error: 'expected "read" or "manage"' }),
+});
+
 export const configSchema = z.strictObject({
   listen: z
     .strictObject({
@@ -174,8 +187,20 @@ export const configSchema = z.strictObject({
     .strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(9091),
-      /** Hash of the bearer token the admin API requires; without it the admin API is not started. */
+      /** The one-token form: a token named `admin` with role `manage`, so configs from before `tokens` still work. */
       token: secretSource.optional(),
+      /** Named bearer tokens; with none here and no `token`, every admin call is 401. */
+      tokens: z.array(adminToken).default([]),
+    })
+    .superRefine((admin, ctx) => {
+      const seen = new Set<string>();
+      admin.tokens.forEach((t, i) => {
+        if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tokens', i, 'name'], message: 'admin token names must be unique' });
+        seen.add(t.name);
+        if (t.name === LEGACY_ADMIN_TOKEN_NAME && admin.token !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['tokens', i, 'name'], message: 'admin.token is already the token named "admin": rename this one or move admin.token here' });
+        }
+      });
     })
     .prefault({}),
 });
@@ -197,3 +222,5 @@ export type ApiKeyConfig = PcrConfig['keys'][number];
 export type ApiUserConfig = PcrConfig['users'][number];
 export type StoreConfig = ParsedConfig['store'];
 export type IdentityHeaderConfig = ParsedConfig['identityHeaders'];
+export type AdminTokenConfig = ParsedConfig['admin']['tokens'][number];
+export type AdminRole = AdminTokenConfig['role'];

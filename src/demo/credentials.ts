@@ -33,8 +33,15 @@ export async function demoCredentialLines(config: Config): Promise<string[]> {
     const user = config.apiUsers.get(u.login);
     if (user && (await verifySecret(u.password, user.password.parsed))) lines.push(`PCR-360 API user  ${u.login} / ${u.password}`);
   }
-  if (config.adminToken && (await verifySecret(DEMO_CREDENTIALS.adminToken, config.adminToken.parsed))) {
-    lines.push(`Admin token       ${DEMO_CREDENTIALS.adminToken} (admin API on port ${config.parsed.admin.port})`);
+  const demoAdmin = await firstMatching(config.adminTokens, DEMO_CREDENTIALS.adminToken);
+  if (demoAdmin !== undefined) {
+    lines.push(`Admin token       ${DEMO_CREDENTIALS.adminToken} (${demoAdmin.role}, admin API on port ${config.parsed.admin.port})`);
   }
   return lines;
+}
+
+/** The first configured admin token the demo's token opens, if any. */
+async function firstMatching(tokens: Config['adminTokens'], presented: string): Promise<Config['adminTokens'][number] | undefined> {
+  for (const token of tokens) if (await verifySecret(presented, token.secret.parsed)) return token;
+  return undefined;
 }
