@@ -28,6 +28,8 @@ export interface ConfigOptions {
   redisUrl: string | null;
   /** Keeps scenarios sharing one Redis apart. */
   redisPrefix?: string;
+  /** A database file for the sqlite store; null for the memory store (or Redis when redisUrl is set). */
+  sqlitePath?: string | null;
   cacheSize: number | null;
   workers?: number;
 }
@@ -69,6 +71,11 @@ export function benchConfig(o: ConfigOptions): Record<string, unknown> {
       { id: 'api', path: '/api/**', authenticators: ['bearer', 'pcr-api-key'] },
       { id: 'public', path: '/public/**', public: true },
     ],
-    store: o.redisUrl === null ? { type: 'memory' } : { type: 'redis', url: o.redisUrl, keyPrefix: o.redisPrefix ?? `portcullis-bench:${process.pid}:` },
+    store:
+      o.redisUrl !== null
+        ? { type: 'redis', url: o.redisUrl, keyPrefix: o.redisPrefix ?? `portcullis-bench:${process.pid}:` }
+        : o.sqlitePath
+          ? { type: 'sqlite', path: o.sqlitePath }
+          : { type: 'memory' },
   };
 }

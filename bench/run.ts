@@ -59,6 +59,7 @@ const configFor = (s: Scenario) =>
     hashes,
     redisUrl: s.store === 'redis' ? redis!.url : null,
     redisPrefix: `portcullis-bench:${process.pid}:${s.name}:`,
+    sqlitePath: s.store === 'sqlite' ? join(tmp, `${s.name}.db`) : null,
     cacheSize: s.cacheSize ?? null,
     ...(s.workers !== undefined ? { workers: s.workers } : {}),
   });

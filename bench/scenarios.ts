@@ -38,7 +38,7 @@ export interface Load {
 export interface Scenario {
   name: string;
   description: string;
-  store: 'memory' | 'redis';
+  store: 'memory' | 'redis' | 'sqlite';
   cacheSize?: number;
   /** Measured over the whole pool instead of a duration, with an RSS curve (the memory scenario). */
   curve?: boolean;
@@ -114,7 +114,7 @@ function coldBearer(pool: TokenPool): Load {
   };
 }
 
-function pcrSession(name: string, store: 'memory' | 'redis', description: string): Scenario {
+function pcrSession(name: string, store: Scenario['store'], description: string): Scenario {
   return {
     name,
     description,
@@ -169,8 +169,15 @@ export const SCENARIOS: readonly Scenario[] = [
       return { request: { method: 'GET', path: `/api/${RO_KEY}/servicedesk.json` } };
     },
   },
-  pcrSession('pcr-session', 'memory', 'PCR-AUTH-TOKEN session token, sliding inactivity, memory store (store read and activity write per request)'),
+  pcrSession('pcr-session', 'memory', 'PCR-AUTH-TOKEN session token, sliding inactivity, memory store (local session view re-read each second, activity written through)'),
   pcrSession('pcr-session-redis', 'redis', 'the same on Redis (local session copy for 1s, activity written back every 5s)'),
+  pcrSession('pcr-session-sqlite', 'sqlite', 'the same on the sqlite store (local session view re-read each second, activity written back every 5s)'),
+  {
+    name: 'bearer-warm-sqlite',
+    description: 'the warm bearer token on a proxy with the sqlite store (the store is read once, when the token is first seen)',
+    store: 'sqlite',
+    prepare: warmBearer,
+  },
   {
     name: 'refresh-grant',
     description: 'POST /oauth/token grant_type=refresh_token: each response’s refresh token is redeemed next (rotation)',

@@ -56,6 +56,8 @@ export function computeTargets({ rows, runs, memory }: TargetInput): Target[] {
     { what: 'api-key req/s ≥ 0.95× baseline', value: ratio('api-key'), limit: 0.95, digits: 3 },
     { what: 'pcr-session req/s ≥ 0.95× baseline', value: ratio('pcr-session'), limit: 0.95, digits: 3 },
     { what: 'pcr-session-redis req/s ≥ 0.85× baseline', value: ratio('pcr-session-redis'), limit: 0.85, digits: 3 },
+    { what: 'pcr-session-sqlite req/s ≥ 0.95× baseline', value: ratio('pcr-session-sqlite'), limit: 0.95, digits: 3 },
+    { what: 'bearer-warm-sqlite req/s ≥ 0.95× baseline', value: ratio('bearer-warm-sqlite'), limit: 0.95, digits: 3 },
     { what: 'bearer-cold req/s ≥ 0.7× bearer-warm', value: cold?.median ?? null, limit: 0.7, digits: 3, detail: range(cold) },
     {
       what: 'request log line ≤ 5 µs',
