@@ -4,7 +4,7 @@
 import { LRUCache } from 'lru-cache';
 import { systemClock, type Clock } from '../clock.js';
 import type { FamilyFilter, RedeemResult, RevocationEvent, SessionFilter, SessionRecord, Store, TokenFamilyRecord } from './store.js';
-import { byCreation, deliverRevocation, familyKeepUntil, isSessionLive, matchesFamilyFilter, matchesSessionFilter } from './records.js';
+import { byCreation, familyKeepUntil, RevocationListeners, isSessionLive, matchesFamilyFilter, matchesSessionFilter } from './records.js';
 import type { RevocationListener } from './records.js';
 
 /** The bounds of each map; the config schema's store section holds their defaults. */
@@ -49,7 +49,7 @@ export class MemoryStore implements Store {
   readonly #revocations: LRUCache<string, number>;
   readonly #failures: LRUCache<string, FailureEntry>;
   readonly #maxRevocations: number;
-  readonly #listeners = new Set<RevocationListener>();
+  readonly #listeners = new RevocationListeners();
   readonly #clock: Clock;
 
   constructor(options: MemoryStoreOptions, clock: Clock = systemClock) {
@@ -237,10 +237,7 @@ export class MemoryStore implements Store {
   // Events and lifecycle
 
   onRevocation(listener: RevocationListener): () => void {
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return this.#listeners.add(listener);
   }
 
   async ping(): Promise<void> {}
@@ -290,6 +287,6 @@ export class MemoryStore implements Store {
   }
 
   #emit(event: RevocationEvent): void {
-    deliverRevocation(this.#listeners, event);
+    this.#listeners.deliver(event);
   }
 }

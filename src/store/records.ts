@@ -52,8 +52,29 @@ export function byCreation<T extends { createdAt: number; id: string }>(a: T, b:
 
 export type RevocationListener = (event: RevocationEvent) => void;
 
+/** The revocation listeners of one store: what every store's `onRevocation` hands out and delivers to. */
+export class RevocationListeners {
+  readonly #listeners = new Set<RevocationListener>();
+
+  /** Adds `listener`; the function returned removes it. */
+  add(listener: RevocationListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  deliver(event: RevocationEvent): void {
+    deliverRevocation(this.#listeners, event);
+  }
+
+  clear(): void {
+    this.#listeners.clear();
+  }
+}
+
 /** Calls every listener on a later microtask so a store operation never runs listener code inline. */
-export function deliverRevocation(listeners: Iterable<RevocationListener>, event: RevocationEvent): void {
+function deliverRevocation(listeners: Iterable<RevocationListener>, event: RevocationEvent): void {
   for (const listener of [...listeners]) {
     queueMicrotask(() => callListener(() => listener(event)));
   }

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock, systemClock } from '../../src/clock.js';
 import { createStore } from '../../src/store/factory.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import type { SessionRecord } from '../../src/store/store.js';
 import { NO_STORE_SECRETS, memoryStoreOptions, memoryStoreSettings } from '../helpers/store-options.js';
 import { storeConformanceSuite } from './conformance.js';
+import { sessionAt, T0 } from './records-fixtures.js';
 
 // Small bounds: the LRU maps preallocate their capacity, which at the 100k defaults costs ~100 ms per store.
 const smallBounds = { maxSessions: 1000, maxFamilies: 1000, maxRevocations: 1000, maxFailureKeys: 1000 };
@@ -18,17 +18,8 @@ storeConformanceSuite('MemoryStore', async () => {
 });
 
 describe('MemoryStore specifics', () => {
-  const t0 = Date.UTC(2026, 0, 1);
-  const session = (id: string, over: Partial<SessionRecord> = {}): SessionRecord => ({
-    id,
-    keyId: 'k',
-    user: 'u',
-    createdAt: t0,
-    lastActivity: t0,
-    expiresAt: null,
-    idleTimeoutMs: 0,
-    ...over,
-  });
+  const t0 = T0;
+  const session = sessionAt;
 
   it('is a memory store', async () => {
     expect((await createStore(memoryStoreSettings({ maxSessions: 5 }), systemClock, NO_STORE_SECRETS)).kind).toBe('memory');

@@ -13,9 +13,10 @@ import { loadConfigText } from '../../src/config-loader.js';
 import { createStore } from '../../src/store/factory.js';
 import { LATEST_VERSION } from '../../src/store/sqlite/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { StoreUnavailableError, type RevocationEvent, type SessionRecord, type Store, type TokenFamilyRecord } from '../../src/store/store.js';
+import { StoreUnavailableError, type RevocationEvent, type Store } from '../../src/store/store.js';
 import { NO_STORE_SECRETS, sqliteStoreSettings } from '../helpers/store-options.js';
 import { storeConformanceSuite } from './conformance.js';
+import { familyAt, sessionAt, T0 } from './records-fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'portcullis-sqlite-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -40,29 +41,9 @@ storeConformanceSuite('SqliteStore', async () => {
 });
 
 describe('SqliteStore specifics', () => {
-  const t0 = Date.UTC(2026, 0, 1);
-  const session = (id: string, over: Partial<SessionRecord> = {}): SessionRecord => ({
-    id,
-    keyId: 'k',
-    user: 'u',
-    createdAt: t0,
-    lastActivity: t0,
-    expiresAt: null,
-    idleTimeoutMs: 0,
-    ...over,
-  });
-  const family = (id: string, over: Partial<TokenFamilyRecord> = {}): TokenFamilyRecord => ({
-    id,
-    clientId: 'c',
-    subject: 's',
-    scope: '',
-    createdAt: t0,
-    lastUsedAt: t0,
-    refreshExpiresAt: t0 + 60_000,
-    accessExpiresAt: t0 + 30_000,
-    revokedAt: null,
-    ...over,
-  });
+  const t0 = T0;
+  const session = sessionAt;
+  const family = familyAt;
 
   const open: Store[] = [];
   const openStore = async (path: string): Promise<Store> => {

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
 import type { Clock } from '../../clock.js';
-import { callListener, deliverRevocation, type RevocationListener } from '../records.js';
+import { callListener, RevocationListeners, type RevocationListener } from '../records.js';
 import { StoreUnavailableError, type RevocationEvent } from '../store.js';
 import {
   createCommandClient,
@@ -32,7 +32,7 @@ export class RedisConnection {
   readonly #channel: string;
   /** Tags this instance's own events so they are not delivered twice (once directly, once via pub/sub). */
   readonly #origin = randomUUID();
-  readonly #listeners = new Set<RevocationListener>();
+  readonly #listeners = new RevocationListeners();
   readonly #resyncListeners = new Set<() => void>();
   readonly #secrets: string[];
   #lastError: string | undefined;
@@ -145,7 +145,7 @@ export class RedisConnection {
    */
   async publish(events: RevocationEvent[]): Promise<void> {
     if (events.length === 0) return;
-    for (const event of events) deliverRevocation(this.#listeners, event);
+    for (const event of events) this.#listeners.deliver(event);
     await this.run('publish', async () => {
       const pipeline = this.client.pipeline();
       for (const event of events) pipeline.publish(this.#channel, encodeRevocationMessage(this.#origin, event));
@@ -154,10 +154,7 @@ export class RedisConnection {
   }
 
   onRevocation(listener: RevocationListener): () => void {
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return this.#listeners.add(listener);
   }
 
   /** Called after the revocation channel was resubscribed following a lost connection. */
@@ -189,7 +186,7 @@ export class RedisConnection {
     if (channel !== this.#channel) return;
     const decoded = decodeRevocationMessage(message);
     if (decoded === null || decoded.origin === this.#origin) return;
-    deliverRevocation(this.#listeners, decoded.event);
+    this.#listeners.deliver(decoded.event);
   }
 
   #redact(message: string): string {

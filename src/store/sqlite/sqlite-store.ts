@@ -4,7 +4,7 @@
 // Revocation events are delivered in this process only, after the change is committed, as the memory store does.
 
 import type { RevocationListener } from '../records.js';
-import { deliverRevocation } from '../records.js';
+import { RevocationListeners } from '../records.js';
 import type { FamilyFilter, RedeemResult, RevocationEvent, SessionFilter, SessionRecord, Store, TokenFamilyRecord } from '../store.js';
 import { SqliteConnection } from './connection.js';
 import { openDatabase } from './database.js';
@@ -28,7 +28,7 @@ export class SqliteStore implements Store {
   readonly #failures: SqliteFailures;
   readonly #purge: (now: number) => number;
   readonly #ping;
-  readonly #listeners = new Set<RevocationListener>();
+  readonly #listeners = new RevocationListeners();
 
   /** Opens (and if needed creates or migrates) the file; throws a StoreUnavailableError naming it when it cannot. */
   constructor(options: SqliteStoreOptions) {
@@ -138,10 +138,7 @@ export class SqliteStore implements Store {
   // Events and lifecycle
 
   onRevocation(listener: RevocationListener): () => void {
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return this.#listeners.add(listener);
   }
 
   async ping(): Promise<void> {
@@ -168,6 +165,6 @@ export class SqliteStore implements Store {
   }
 
   #emit(event: RevocationEvent): void {
-    deliverRevocation(this.#listeners, event);
+    this.#listeners.deliver(event);
   }
 }
