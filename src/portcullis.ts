@@ -9,6 +9,8 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
 import { keepRestartOnly, restartOnlyChanges } from './config/restart-only.js';
 import { sha256KeyHash } from './config/secrets.js';
+import { ManagedCredentials } from './credentials/managed-credentials.js';
+import { ServedRuntime } from './credentials/served-runtime.js';
 import { startDemoBackend, type DemoBackend } from './demo/backend.js';
 import { HttpProxyForwarder } from './forward/http-proxy-forwarder.js';
 import { UndiciForwarder } from './forward/undici-forwarder.js';
@@ -58,11 +60,11 @@ function forwarderFor(config: Config, upstream: URL): Forwarder {
 export type { PortcullisHooks };
 
 export class Portcullis implements ObservedProxy {
-  #runtime: Runtime;
+  readonly #served: ServedRuntime;
+  readonly #managed: ManagedCredentials;
   readonly #server: Server;
   readonly #admin: AdminServer;
   readonly #services: Services;
-  readonly #runtimeInputs: RuntimeInputs;
   readonly #hooks: PortcullisHooks;
   readonly #demo: DemoBackend | null;
   readonly #purgeTimer: NodeJS.Timeout;
@@ -70,21 +72,21 @@ export class Portcullis implements ObservedProxy {
   #closing: Promise<void> | null = null;
 
   private constructor(parts: {
-    runtime: Runtime;
+    served: ServedRuntime;
+    managed: ManagedCredentials;
     server: Server;
     admin: AdminServer;
     services: Services;
-    runtimeInputs: RuntimeInputs;
     hooks: PortcullisHooks;
     demo: DemoBackend | null;
     purgeTimer: NodeJS.Timeout;
     ownsStore: boolean;
   }) {
-    this.#runtime = parts.runtime;
+    this.#served = parts.served;
+    this.#managed = parts.managed;
     this.#server = parts.server;
     this.#admin = parts.admin;
     this.#services = parts.services;
-    this.#runtimeInputs = parts.runtimeInputs;
     this.#hooks = parts.hooks;
     this.#demo = parts.demo;
     this.#purgeTimer = parts.purgeTimer;
@@ -104,7 +106,7 @@ export class Portcullis implements ObservedProxy {
             host: '127.0.0.1',
             port: 0,
             identityHeaders: Object.values(identityHeaderNames(config.parsed.identityHeaders)),
-            clientKeysToFlag: (segment) => config.apiKeys.some((k) => k.keyHash === sha256KeyHash(segment)),
+            clientKeysToFlag: (segment) => services.current().config.apiKeys.some((k) => k.keyHash === sha256KeyHash(segment)),
           })
         : null;
     const upstreamUrl = new URL(demo ? demo.url : config.parsed.upstream.url);
@@ -113,9 +115,9 @@ export class Portcullis implements ObservedProxy {
     const pcrSessions = new PcrSessions(store, revocations, logger, { ...sessionViewTiming(config.parsed.store), maxLocalSessions: 100_000 });
     const now = () => clock.now();
 
-    let current: Runtime | null = null;
+    let served: ServedRuntime | null = null;
     const services: Services = {
-      current: () => current!,
+      current: () => served!.current(),
       store,
       clock,
       logger,
@@ -145,7 +147,18 @@ export class Portcullis implements ObservedProxy {
       services: { ...services, onOutcome: (outcome) => hooks.ownEndpoint?.(outcome) },
       clientAddress: requestClientAddress,
     };
-    current = buildRuntime(config, runtimeInputs);
+    served = new ServedRuntime(config, (effective, previous) => buildRuntime(effective, runtimeInputs, previous), logger);
+    const managed = new ManagedCredentials(store.credentials, logger, () => served!.invalidate());
+    try {
+      await managed.start();
+      served.attach(managed);
+    } catch (error) {
+      managed.stop();
+      await demo?.close();
+      if (options.store === undefined) await store.close();
+      throw error;
+    }
+    const current = served.current();
     if (current.keys.development) {
       logger.warn(
         { kid: current.keys.active.kid },
@@ -157,7 +170,7 @@ export class Portcullis implements ObservedProxy {
     await listen(server, config.parsed.listen.port, config.parsed.listen.host);
     let admin: AdminServer;
     try {
-      admin = await startAdminServer(services, {
+      admin = await startAdminServer(services, managed, {
         host: config.parsed.admin.host,
         port: config.parsed.admin.port,
         ...(hooks.extendAdmin ? { extend: hooks.extendAdmin } : {}),
@@ -174,8 +187,7 @@ export class Portcullis implements ObservedProxy {
     }, PURGE_INTERVAL_MS);
     purgeTimer.unref();
 
-    const instance = new Portcullis({ runtime: current, server, admin, services, runtimeInputs, hooks, demo, purgeTimer, ownsStore: options.store === undefined });
-    services.current = () => instance.#runtime;
+    const instance = new Portcullis({ served, managed, server, admin, services, hooks, demo, purgeTimer, ownsStore: options.store === undefined });
     logger.info({ url: instance.url, admin: admin.url, upstream: demo ? 'demo' : upstreamUrl.origin, store: store.kind }, 'listening');
     hooks.started?.(instance);
     return instance;
@@ -187,10 +199,11 @@ export class Portcullis implements ObservedProxy {
    * config no longer has are ended.
    */
   async reload(config: Config): Promise<{ restartNeeded: string[] }> {
-    const previous = this.#runtime;
-    const restartNeeded = restartOnlyChanges(previous.config, config);
-    const effective = restartNeeded.length === 0 ? config : keepRestartOnly(previous.config, config);
-    const next = buildRuntime(effective, this.#runtimeInputs, previous);
+    const previous = this.#served.current();
+    const restartNeeded = restartOnlyChanges(this.#served.declared, config);
+    const effective = restartNeeded.length === 0 ? config : keepRestartOnly(this.#served.declared, config);
+    // Throws (and changes nothing) when the new file declares an id that is managed through the admin API.
+    const next = this.#served.declare(effective);
     const oldUpstream = previous.config.parsed.upstream;
     const newUpstream = effective.parsed.upstream;
     // The demo backend keeps running across reloads; only its timeouts and pool size can change.
@@ -202,8 +215,7 @@ export class Portcullis implements ObservedProxy {
       setTimeout(() => void old.close(), oldUpstream.timeout + 1000).unref();
     }
     applyListenerLimits(this.#server, effective.parsed.listen);
-    this.#runtime = next;
-    await this.#endRemovedSessions(previous.config, effective);
+    await this.#endRemovedSessions(previous.config, next.config);
     this.#services.logger.info({ source: config.source, restartNeeded }, 'config reloaded');
     this.#hooks.reload?.({ ok: true, restartNeeded });
     return { restartNeeded };
@@ -243,7 +255,7 @@ export class Portcullis implements ObservedProxy {
   }
 
   get runtime(): Runtime {
-    return this.#runtime;
+    return this.#served.current();
   }
 
   get services(): Services {
@@ -258,6 +270,7 @@ export class Portcullis implements ObservedProxy {
   close(deadlineMs = 10_000): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#purgeTimer);
+      this.#managed.stop();
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
       const adminClosed = this.#admin.close();
       this.#server.closeIdleConnections();

@@ -4,6 +4,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ManagedCredentials } from '../credentials/managed-credentials.js';
 import type { Services } from '../pipeline/runtime.js';
 import { sendPlainError } from '../respond/errors.js';
 import { enforceAdminRole, requireAdminToken } from './auth.js';
@@ -18,6 +19,7 @@ export interface AdminServer {
 
 export async function startAdminServer(
   services: Services,
+  managed: ManagedCredentials,
   options: { host: string; port: number; extend?: (app: Express) => void },
 ): Promise<AdminServer> {
   const app = express();
@@ -36,7 +38,7 @@ export async function startAdminServer(
     res.set('cache-control', 'no-store');
     next();
   });
-  app.use(adminRoutes(services));
+  app.use(adminRoutes(services, managed));
   app.use((_req, res) => sendPlainError(res, 404, 'not_found'));
   // Express's default error page would echo library messages; ours says only what is safe.
   app.use((error: { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {

@@ -50,7 +50,7 @@ const signingKey = z.strictObject({
   active: z.boolean().default(false),
 });
 
-const oauthClient = z.strictObject({
+export const oauthClientSchema = z.strictObject({
   id: z.string().min(1).max(200),
   description: z.string().default(''),
   secret: secretSource,
@@ -62,7 +62,7 @@ const oauthClient = z.strictObject({
     .refine((g) => new Set(g).size === g.length, 'grants must not repeat'),
 });
 
-const operator = z.strictObject({
+export const operatorSchema = z.strictObject({
   login: z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces'),
   password: secretSource,
   apiAccess: z.boolean(),
@@ -160,10 +160,10 @@ export const configSchema = z.strictObject({
   oauth: z
     .strictObject({
       scope: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/).default('public-api'),
-      clients: z.array(oauthClient).default([]),
+      clients: z.array(oauthClientSchema).default([]),
     })
     .prefault({}),
-  operators: z.array(operator).default([]),
+  operators: z.array(operatorSchema).default([]),
   pcr: pcrSchema.optional(),
   routes: z.array(routeFor(z.string())).min(1),
   identityHeaders: z

@@ -52,6 +52,11 @@ export class InstrumentedStore implements Store {
     return this.#inner.kind;
   }
 
+  /** Admin writes, not the hot path: passed through untimed. */
+  get credentials(): Store['credentials'] {
+    return this.#inner.credentials;
+  }
+
   #time<T>(operation: StoreOperation, run: () => Promise<T>): Promise<T> {
     const started = performance.now();
     const done = (failed: boolean) => this.#observer.storeOperation(operation, (performance.now() - started) / 1000, failed);

@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { FamilyFilter, RedeemResult, RevocationEvent, SessionFilter, SessionRecord, Store, TokenFamilyRecord } from './store.js';
 import { byCreation, familyKeepUntil, RevocationListeners, isSessionLive, matchesFamilyFilter, matchesSessionFilter } from './records.js';
 import type { RevocationListener } from './records.js';
+import { MemoryCredentialStore } from './memory-credentials.js';
 
 /** The bounds of each map; the config schema's store section holds their defaults. */
 export interface MemoryStoreOptions {
@@ -42,6 +43,7 @@ interface FailureEntry {
 
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
+  readonly credentials = new MemoryCredentialStore();
 
   readonly #sessions: LRUCache<string, SessionRecord>;
   readonly #families: LRUCache<string, TokenFamilyRecord>;

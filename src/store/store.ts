@@ -1,6 +1,9 @@
-// The contract every state store fulfils: sessions, refresh-token families, revocations and login-failure
-// counters. The memory store serves one process; the Redis store shares the same state across processes and
-// replicas. Every time in here is milliseconds since the epoch read from the injected clock, never Date.now().
+// The contract every state store fulfils: sessions, refresh-token families, revocations, login-failure
+// counters, and (through `credentials`) the credentials administrators manage with the audit log of their
+// changes. The memory and SQLite stores serve one process; the Redis store shares the same state across processes
+// and replicas. Every time in here is milliseconds since the epoch read from the injected clock, never Date.now().
+
+import type { CredentialStore } from './credentials.js';
 
 /** A PCR-360 API session, created by header login and ended by logout, idleness, lifetime or an admin. */
 export interface SessionRecord {
@@ -63,6 +66,8 @@ export type RevocationEvent =
 
 export interface Store {
   readonly kind: 'memory' | 'sqlite' | 'redis';
+  /** Managed API keys, API users, OAuth clients and operators, and the audit log of admin changes. */
+  readonly credentials: CredentialStore;
 
   // Sessions
   createSession(session: SessionRecord): Promise<void>;

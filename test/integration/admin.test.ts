@@ -168,16 +168,18 @@ describe('listings', () => {
     expectNoSecretsIn(reply.text);
   });
 
-  it('GET /admin/users lists API users with their keys and session expiry, and operators, never a password', async () => {
+  it('GET /admin/users lists API users with their keys and session expiry, GET /admin/operators the operators, never a password', async () => {
     const reply = await admin('GET', '/admin/users');
     expect(reply.status).toBe(200);
     expect(reply.json.users).toEqual([
-      { login: 'api-user', keys: ['demo-rw', 'short'], sessionExpiresAt: null },
-      { login: 'expiring-user', keys: ['demo-rw'], sessionExpiresAt: '2026-01-15T12:30:00.000Z' },
+      { login: 'api-user', keys: ['demo-rw', 'short'], sessionExpiresAt: null, expired: false, source: 'config', version: null, liveSessions: 0 },
+      { login: 'expiring-user', keys: ['demo-rw'], sessionExpiresAt: '2026-01-15T12:30:00.000Z', expired: false, source: 'config', version: null, liveSessions: 0 },
     ]);
-    expect(reply.json.operators.map((o: { login: string }) => o.login)).toEqual(['my-operator', 'no-api-operator']);
-    expect(reply.json.operators[0]).toMatchObject({ apiAccess: true, teams: ['service-desk', 'network'] });
     expectNoSecretsIn(reply.text);
+    const operators = await admin('GET', '/admin/operators');
+    expect(operators.json.operators.map((o: { login: string }) => o.login)).toEqual(['my-operator', 'no-api-operator']);
+    expect(operators.json.operators[0]).toMatchObject({ apiAccess: true, teams: ['service-desk', 'network'], source: 'config' });
+    expectNoSecretsIn(operators.text);
   });
 
   it('GET /admin/sessions filters by key and by user and shows issue time, last activity and expiry', async () => {

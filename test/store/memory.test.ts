@@ -6,16 +6,19 @@ import { createStore } from '../../src/store/factory.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { NO_STORE_SECRETS, memoryStoreOptions, memoryStoreSettings } from '../helpers/store-options.js';
 import { storeConformanceSuite } from './conformance.js';
+import { credentialConformanceSuite } from './credential-conformance.js';
 import { sessionAt, T0 } from './records-fixtures.js';
 
 // Small bounds: the LRU maps preallocate their capacity, which at the 100k defaults costs ~100 ms per store.
 const smallBounds = { maxSessions: 1000, maxFamilies: 1000, maxRevocations: 1000, maxFailureKeys: 1000 };
 
-storeConformanceSuite('MemoryStore', async () => {
+const memoryHarness = async () => {
   const clock = new ManualClock();
   const store = await createStore(memoryStoreSettings(smallBounds), clock, NO_STORE_SECRETS);
   return { store, clock, cleanup: () => store.close() };
-});
+};
+storeConformanceSuite('MemoryStore', memoryHarness);
+credentialConformanceSuite('MemoryStore', memoryHarness);
 
 describe('MemoryStore specifics', () => {
   const t0 = T0;

@@ -12,6 +12,7 @@ import { StoreUnavailableError, type RevocationEvent, type SessionRecord } from 
 import { eventually, flushKeyPrefix, sharedRedisUrl, startPrivateRedis, uniqueKeyPrefix, type PrivateRedis } from '../helpers/redis.js';
 import { NO_STORE_SECRETS, redisStoreOptions, redisStoreSettings } from '../helpers/store-options.js';
 import { storeConformanceSuite } from './conformance.js';
+import { credentialConformanceSuite } from './credential-conformance.js';
 
 const url = sharedRedisUrl();
 const filePrefix = uniqueKeyPrefix('redis-store');
@@ -62,7 +63,7 @@ describe('parseRedisUrl', () => {
 describe.skipIf(!url)('RedisStore', () => {
   const redisUrl = url as string;
 
-  storeConformanceSuite('RedisStore', async () => {
+  const redisHarness = async () => {
     const prefix = nextPrefix();
     const clock = new ManualClock();
     const store = await createStore(redisStoreSettings({ url: redisUrl, keyPrefix: prefix }), clock, NO_STORE_SECRETS);
@@ -74,7 +75,10 @@ describe.skipIf(!url)('RedisStore', () => {
         await flushKeyPrefix(redisUrl, prefix);
       },
     };
-  });
+  };
+  storeConformanceSuite('RedisStore', redisHarness);
+  // Redis specifics of the managed credentials are in redis-credentials.test.ts.
+  credentialConformanceSuite('RedisStore', redisHarness);
 
   describe('across processes', () => {
     const open: RedisStore[] = [];

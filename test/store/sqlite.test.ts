@@ -1,6 +1,7 @@
-// SqliteStore: the shared conformance suite on a fresh file per test, plus what only a durable store has: data
-// that survives closing and reopening the file, the schema version check, files it cannot use, and writes that
-// fail half-way without leaving anything half-written.
+// SqliteStore: the shared conformance suites (session state and managed credentials) on a fresh file per test,
+// plus what only a durable store has: data and the audit log surviving closing and reopening the file, the schema
+// version check and migration, files it cannot use, and writes that fail half-way without leaving anything
+// half-written.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -11,11 +12,13 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfigText } from '../../src/config-loader.js';
 import { createStore } from '../../src/store/factory.js';
-import { LATEST_VERSION } from '../../src/store/sqlite/migrations.js';
+import type { AuditInput } from '../../src/store/credentials.js';
+import { LATEST_VERSION, MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { StoreUnavailableError, type RevocationEvent, type Store } from '../../src/store/store.js';
 import { NO_STORE_SECRETS, sqliteStoreSettings } from '../helpers/store-options.js';
 import { storeConformanceSuite } from './conformance.js';
+import { credentialConformanceSuite } from './credential-conformance.js';
 import { familyAt, sessionAt, T0 } from './records-fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'portcullis-sqlite-'));
@@ -25,8 +28,9 @@ let counter = 0;
 const freshDir = () => mkdtempSync(join(root, `t${++counter}-`));
 
 const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms));
+const audit = (target: string, over: Partial<AuditInput> = {}): AuditInput => ({ at: T0, actor: 'ops', action: 'create', grid: 'keys', target, before: null, after: { id: target }, ...over });
 
-storeConformanceSuite('SqliteStore', async () => {
+const sqliteHarness = async () => {
   const dir = freshDir();
   const clock = new ManualClock();
   const store = await createStore(sqliteStoreSettings({ path: join(dir, 'state.db') }), clock, NO_STORE_SECRETS);
@@ -38,7 +42,9 @@ storeConformanceSuite('SqliteStore', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+};
+storeConformanceSuite('SqliteStore', sqliteHarness);
+credentialConformanceSuite('SqliteStore', sqliteHarness);
 
 describe('SqliteStore specifics', () => {
   const t0 = T0;
@@ -46,8 +52,9 @@ describe('SqliteStore specifics', () => {
   const family = familyAt;
 
   const open: Store[] = [];
-  const openStore = async (path: string): Promise<Store> => {
-    const store = await createStore(sqliteStoreSettings({ path }), new ManualClock(t0), NO_STORE_SECRETS);
+  /** Through the config, or directly for what the config does not offer (a short audit log). */
+  const openStore = async (path: string, auditRetention?: number): Promise<Store> => {
+    const store = auditRetention ? new SqliteStore({ path, auditRetention }) : await createStore(sqliteStoreSettings({ path }), new ManualClock(t0), NO_STORE_SECRETS);
     open.push(store);
     return store;
   };
@@ -160,21 +167,34 @@ describe('SqliteStore specifics', () => {
     }
   });
 
-  it('migrates an empty database file from version 0', async () => {
+  it('migrates an empty database file from version 0, and a version-1 file keeping what it holds', async () => {
     const path = join(freshDir(), 'state.db');
     new Database(path).close();
     const store = await openStore(path);
     await store.createSession(session('s'));
     expect(await store.getSession('s', t0)).not.toBeNull();
+    const older = new Database(join(freshDir(), 'state.db'));
+    older.exec(`${MIGRATIONS[0]!.sql}; PRAGMA user_version = 1;`);
+    older.prepare("INSERT INTO sessions VALUES ('s', 'k', 'u', ?, ?, NULL, 0, NULL)").run(t0, t0);
+    older.close();
+    const upgraded = await openStore(older.name);
+    expect(await upgraded.getSession('s', t0)).toMatchObject({ id: 's', keyId: 'k', lastActivity: t0 });
+    expect(await upgraded.credentials.put('operator', 'o', {}, null, t0, audit('o'))).toMatchObject({ ok: true });
   });
 
   it('turns a write that fails inside a transaction into StoreUnavailableError and rolls all of it back', async () => {
     const path = join(freshDir(), 'state.db');
     const store = await openStore(path);
     await store.createFamily(family('f1'), 'h1');
-    // A second connection installs a trigger that fails every new refresh token, as a full disk would.
+    await store.credentials.put('key', 'k1', { n: 1 }, null, t0, audit('k1'));
+    const credentialState = async () => ({ records: await store.credentials.list(), log: await store.credentials.listAudit({ limit: 10 }) });
+    const credentialsBefore = await credentialState();
+    let changes = 0;
+    store.credentials.onChange(() => changes++);
+    // A second connection installs triggers that fail every new refresh token and audit entry, as a full disk would.
     const saboteur = new Database(path);
     saboteur.exec("CREATE TRIGGER no_tokens BEFORE INSERT ON refresh_tokens BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+    saboteur.exec("CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
 
     const created = store.createFamily(family('f2'), 'g1');
     await expect(created).rejects.toBeInstanceOf(StoreUnavailableError);
@@ -186,9 +206,20 @@ describe('SqliteStore specifics', () => {
     await expect(store.redeemRefreshToken('h1', 'h2', next, t0 + 1000)).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(await store.getFamily('f1', t0 + 1000)).toEqual(family('f1'));
 
-    saboteur.exec('DROP TRIGGER no_tokens');
+    // A credential write changes the record before it appends the audit entry: both must be undone, no one told.
+    const update = store.credentials.put('key', 'k1', { n: 2 }, 1, t0 + 1, audit('k1', { action: 'update' }));
+    await expect(update).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(update).rejects.toThrow(/putCredential.*disk says no/);
+    await expect(store.credentials.remove('key', 'k1', 1, audit('k1', { action: 'delete' }))).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.credentials.appendAudit(audit('s1'))).rejects.toThrow(/appendAudit.*disk says no/);
+    expect(await credentialState()).toEqual(credentialsBefore);
+    await settle();
+    expect(changes).toBe(0);
+
+    saboteur.exec('DROP TRIGGER no_tokens; DROP TRIGGER no_audit');
     saboteur.close();
     expect(await store.redeemRefreshToken('h1', 'h2', next, t0 + 1000)).toMatchObject({ status: 'rotated' });
+    expect(await store.credentials.put('key', 'k1', { n: 2 }, 1, t0 + 1, audit('k1'))).toMatchObject({ ok: true, record: { version: 2 } });
   });
 
   it('answers StoreUnavailableError once closed, and a purge then removes nothing instead of throwing', async () => {
@@ -197,8 +228,48 @@ describe('SqliteStore specifics', () => {
     await expect(store.getSession('s', t0)).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(store.recordFailure('ip', 1000, t0)).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.credentials.put('key', 'k', {}, null, t0, audit('k'))).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(store.purgeExpired(t0)).toBe(0);
     await store.close();
+  });
+
+  it('keeps records, versions and the audit log across reopening the file, dropping the oldest entries past retention', async () => {
+    const path = join(freshDir(), 'state.db');
+    const first = (await openStore(path, 5)).credentials;
+    await first.put('key', 'k1', { keyHash: 'sha256$x', read: ['a'] }, null, t0, audit('k1'));
+    await first.put('key', 'k1', { keyHash: 'sha256$x', read: ['b'] }, 1, t0 + 5, audit('k1', { action: 'update', before: { read: ['a'] } }));
+    await first.put('user', 'u1', { login: 'u1' }, null, t0, audit('u1', { grid: 'users' }));
+    await first.remove('user', 'u1', 1, audit('u1', { action: 'delete', grid: 'users', after: null }));
+    const log = await first.listAudit({ limit: 10 });
+    expect(log.map((e) => e.action)).toEqual(['delete', 'create', 'update', 'create']);
+    await open.pop()!.close();
+
+    const second = (await openStore(path, 5)).credentials;
+    expect(await second.list()).toEqual([{ kind: 'key', id: 'k1', version: 2, createdAt: t0, updatedAt: t0 + 5, data: { keyHash: 'sha256$x', read: ['b'] } }]);
+    expect(await second.listAudit({ limit: 10 })).toEqual(log);
+    // Versions and seqs go on from where they were; past 5 entries the oldest go, in the transaction that appends.
+    expect(await second.put('key', 'k1', {}, 2, t0 + 9, audit('k1'))).toMatchObject({ ok: true, record: { version: 3, createdAt: t0 } });
+    for (const target of ['s1', 's2', 's3']) await second.appendAudit(audit(target, { action: 'revoke', grid: 'sessions' }));
+    const kept = await second.listAudit({ limit: 100 });
+    expect(kept.map((e) => e.target)).toEqual(['s3', 's2', 's1', 'k1', 'u1']);
+    expect(kept[4]).toEqual(log[0]);
+    const peek = new Database(path, { readonly: true });
+    expect(peek.prepare('SELECT count(*) AS n FROM audit').get()).toEqual({ n: 5 });
+    peek.close();
+  });
+
+  it('lists 10 000 records in one quick read', async () => {
+    const path = join(freshDir(), 'state.db');
+    const credentials = (await openStore(path)).credentials;
+    const writer = new Database(path);
+    writer.exec(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 9999)
+      INSERT INTO credentials SELECT 'key', 'k' || i, 1, ${t0}, ${t0}, json_object('id', 'k' || i, 'read', json_array('services')) FROM n`);
+    writer.close();
+    const started = performance.now();
+    const records = await credentials.list();
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(records).toHaveLength(10_000);
+    expect(records.find((r) => r.id === 'k9999')).toEqual({ kind: 'key', id: 'k9999', version: 1, createdAt: t0, updatedAt: t0, data: { id: 'k9999', read: ['services'] } });
   });
 
   it('still refuses a refresh token for a family without refresh expiry with a TypeError', async () => {

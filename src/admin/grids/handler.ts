@@ -5,6 +5,7 @@ import type { Request, Response, Router } from 'express';
 import type { Runtime, Services } from '../../pipeline/runtime.js';
 import { sendPlainError } from '../../respond/errors.js';
 import { StoreUnavailableError } from '../../store/store.js';
+import type { AuditInput } from '../../store/credentials.js';
 
 export type GridServices = Pick<Services, 'store' | 'clock' | 'logger' | 'current'>;
 
@@ -15,6 +16,8 @@ export interface GridContext {
   runtime(): Runtime;
   now(): number;
   route(handler: Handler): Handler;
+  /** Writes an audit entry for a change that is not a credential write (ending sessions, revoking grants), and logs it. */
+  audited(res: Response, change: Pick<AuditInput, 'action' | 'grid' | 'target'> & { detail?: Record<string, unknown> }): Promise<void>;
 }
 
 export function gridContext(services: GridServices): GridContext {
@@ -22,6 +25,11 @@ export function gridContext(services: GridServices): GridContext {
     services,
     runtime: () => services.current(),
     now: () => services.clock.now(),
+    async audited(res, change) {
+      const entry: AuditInput = { at: services.clock.now(), actor: res.locals.admin?.name ?? 'unknown', before: null, after: null, ...change };
+      await services.store.credentials.appendAudit(entry);
+      services.logger.info({ audit: entry }, `admin ${entry.action} in ${entry.grid}: "${entry.target}"`);
+    },
     route: (handler) => async (req, res) => {
       try {
         await handler(req, res);
@@ -44,6 +52,7 @@ export function deleteById(router: Router, grid: GridContext, path: string, noun
     grid.route(async (req, res) => {
       const id = String(req.params['id']);
       if (!(await remove(id))) return sendPlainError(res, 404, 'not_found', `no such ${noun}`);
+      await grid.audited(res, { action: 'revoke', grid: path.slice('/admin/'.length), target: id });
       res.json({ revoked: [id] });
     }),
   );

@@ -28,7 +28,20 @@ export function sessionRoutes(router: Router, grid: GridContext): void {
       const keyId = stringQuery(req, 'keyId');
       const user = stringQuery(req, 'user');
       if (!keyId && !user) return sendPlainError(res, 400, 'invalid_request', 'name keyId or user');
-      res.json({ revoked: await store.deleteSessions(filterOf(keyId, user)) });
+      const revoked = await store.deleteSessions(filterOf(keyId, user));
+      await grid.audited(res, { action: 'revoke', grid: 'sessions', target: keyId ? `key:${keyId}` : `user:${user}`, detail: { ...filterOf(keyId, user), sessionsEnded: revoked.length } });
+      res.json({ revoked });
+    }),
+  );
+
+  // The API Users tab's "delete the user's sessions": a forced re-login, the user itself stays.
+  router.delete(
+    '/admin/users/:login/sessions',
+    grid.route(async (req, res) => {
+      const user = String(req.params['login']);
+      const revoked = await store.deleteSessions({ user });
+      await grid.audited(res, { action: 'revoke', grid: 'sessions', target: `user:${user}`, detail: { user, sessionsEnded: revoked.length } });
+      res.json({ revoked });
     }),
   );
 }

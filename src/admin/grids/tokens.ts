@@ -34,6 +34,8 @@ export function tokenRoutes(router: Router, grid: GridContext): void {
       for (const family of families) {
         if (family.revokedAt === null && (await store.revokeFamily(family.id, grid.now()))) revoked.push(family.id);
       }
+      const filter = filterOf(clientId, operator);
+      await grid.audited(res, { action: 'revoke', grid: 'token-families', target: clientId ? `client:${clientId}` : `operator:${operator}`, detail: { ...filter, grantsRevoked: revoked.length } });
       res.json({ revoked });
     }),
   );
@@ -51,17 +53,20 @@ export function tokenRoutes(router: Router, grid: GridContext): void {
         if (credential.kind === 'refresh-family') {
           const existed = await store.revokeFamily(credential.familyId, grid.now());
           if (!existed) return sendPlainError(res, 404, 'not_found');
+          await grid.audited(res, { action: 'revoke', grid: 'token-families', target: credential.familyId });
           res.json({ revoked: { family: credential.familyId } });
           return;
         }
         if (credential.kind === 'access-token') {
           await store.revokeToken(credential.claims.jti, credential.claims.exp * 1000);
+          await grid.audited(res, { action: 'revoke', grid: 'access-tokens', target: credential.claims.jti, detail: { clientId: credential.claims.client_id, operator: credential.claims.sub } });
           res.json({ revoked: { accessToken: credential.claims.jti } });
           return;
         }
         if (credential.kind === 'pcr-session') {
           const existed = await store.deleteSession(credential.sessionId);
           if (!existed) return sendPlainError(res, 404, 'not_found');
+          await grid.audited(res, { action: 'revoke', grid: 'sessions', target: credential.sessionId });
           res.json({ revoked: { session: credential.sessionId } });
           return;
         }

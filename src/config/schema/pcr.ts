@@ -4,8 +4,8 @@
 import { z } from 'zod';
 import { secretSource } from './fields.js';
 
-const sectionId = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected a lower-case section id');
-const isoDate = z
+export const sectionId = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected a lower-case section id');
+export const isoDate = z
   .string()
   .refine((s) => /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$/.test(s) && !Number.isNaN(Date.parse(s)), {
     message: 'expected a date like "2027-12-31" or "2027-12-31T23:59:59Z"',
@@ -13,12 +13,12 @@ const isoDate = z
   // A bare date means the whole day is included: the key works until the next midnight, UTC (exclusive).
   .transform((s) => (s.length === 10 ? Date.parse(`${s}T00:00:00Z`) + 86_400_000 : Date.parse(s)));
 
-const sessionLimits = z.strictObject({
+export const sessionLimits = z.strictObject({
   lifetimeSeconds: z.number().int().min(0).optional(),
   activitySeconds: z.number().int().min(0).optional(),
 });
 
-const apiKey = z.strictObject({
+export const apiKeySchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a lower-case id'),
   description: z.string().default(''),
   /** SHA-256 hash of the key as clients send it (`portcullis generate-key` prints both), or { env } / { file }. */
@@ -39,7 +39,7 @@ const apiKey = z.strictObject({
     .default('remove'),
 });
 
-const apiUser = z.strictObject({
+export const apiUserSchema = z.strictObject({
   login: z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces'),
   password: secretSource,
   keys: z.array(z.string()).min(1),
@@ -74,6 +74,6 @@ export const pcrSchema = z.strictObject({
       activitySeconds: z.number().int().min(0).default(1_800),
     })
     .prefault({}),
-  keys: z.array(apiKey).default([]),
-  users: z.array(apiUser).default([]),
+  keys: z.array(apiKeySchema).default([]),
+  users: z.array(apiUserSchema).default([]),
 });

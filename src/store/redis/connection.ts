@@ -1,9 +1,11 @@
 // The Redis store's two connections, one for commands and one subscribed to the revocation channel: readiness,
-// failures turned into StoreUnavailableError without credentials, and revocation events in both directions.
+// failures turned into StoreUnavailableError without credentials, and revocation events and credential changes
+// in both directions.
 
 import { randomUUID } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
 import type { Clock } from '../../clock.js';
+import { ChangeListeners } from '../credential-listeners.js';
 import { callListener, RevocationListeners, type RevocationListener } from '../records.js';
 import { StoreUnavailableError, type RevocationEvent } from '../store.js';
 import {
@@ -14,7 +16,7 @@ import {
   type RedisClient,
   type ResolvedRedisOptions,
 } from './client-options.js';
-import { decodeRevocationMessage, encodeRevocationMessage } from './encoding.js';
+import { decodeChannelMessage, encodeCredentialsMessage, encodeRevocationMessage } from './encoding.js';
 import type { RedisKeys } from './keys.js';
 
 /** What the modules for each kind of record work with: the connections, the key names and the clock. */
@@ -34,6 +36,7 @@ export class RedisConnection {
   readonly #origin = randomUUID();
   readonly #listeners = new RevocationListeners();
   readonly #resyncListeners = new Set<() => void>();
+  readonly #credentialListeners = new ChangeListeners();
   readonly #secrets: string[];
   #lastError: string | undefined;
   #closed = false;
@@ -67,6 +70,8 @@ export class RedisConnection {
       const announce = () => {
         if (this.#closed) return;
         for (const listener of [...this.#resyncListeners]) callListener(listener);
+        // Credential changes published while disconnected were lost as well.
+        this.#credentialListeners.notify();
       };
       this.#subscriber.subscribe(channel).then(announce, announce);
     });
@@ -153,6 +158,25 @@ export class RedisConnection {
     });
   }
 
+  get channel(): string {
+    return this.#channel;
+  }
+
+  /** What a credential write publishes on the channel (from inside its script), tagged with this instance. */
+  get credentialsMessage(): string {
+    return encodeCredentialsMessage(this.#origin);
+  }
+
+  /** Called when managed credentials changed in another process, and after a resync. */
+  onCredentialsChange(listener: () => void): () => void {
+    return this.#credentialListeners.add(listener);
+  }
+
+  /** Tells this process's credential listeners of its own write: its echo from pub/sub is skipped. */
+  credentialsChanged(): void {
+    if (!this.#closed) this.#credentialListeners.notify();
+  }
+
   onRevocation(listener: RevocationListener): () => void {
     return this.#listeners.add(listener);
   }
@@ -184,9 +208,10 @@ export class RedisConnection {
 
   #onMessage(channel: string, message: string): void {
     if (channel !== this.#channel) return;
-    const decoded = decodeRevocationMessage(message);
-    if (decoded === null || decoded.origin === this.#origin) return;
-    this.#listeners.deliver(decoded.event);
+    const decoded = decodeChannelMessage(message);
+    if (decoded === null || decoded.origin === this.#origin || this.#closed) return;
+    if ('event' in decoded) this.#listeners.deliver(decoded.event);
+    else this.#credentialListeners.notify();
   }
 
   #redact(message: string): string {

@@ -1,5 +1,6 @@
 // How records travel to and from Redis: the script arguments that write sessions and families, the hash fields
-// read back into records, the relative TTLs, and the pub/sub message that carries a revocation event.
+// read back into records, the relative TTLs, and the pub/sub messages: a revocation event, or news that managed
+// credentials changed.
 
 import { familyKeepUntil, sessionDeadline } from '../records.js';
 import type { RevocationEvent, SessionRecord, TokenFamilyRecord } from '../store.js';
@@ -94,16 +95,27 @@ export function encodeRevocationMessage(origin: string, event: RevocationEvent):
   return JSON.stringify({ o: origin, e: event });
 }
 
-/** The sender and event of a pub/sub message, or null when it is not one (anyone can publish on the channel). */
-export function decodeRevocationMessage(message: string): { origin: unknown; event: RevocationEvent } | null {
+/**
+ * The pub/sub message saying that managed credentials changed; which ones is left out, as listeners re-read them
+ * all. It travels on the revocation channel, so no process needs another subscription.
+ */
+export function encodeCredentialsMessage(origin: string): string {
+  return JSON.stringify({ o: origin, c: 1 });
+}
+
+export type ChannelMessage = { origin: unknown; event: RevocationEvent } | { origin: unknown; credentials: true };
+
+/** The sender and content of a pub/sub message, or null when it is not one (anyone can publish on the channel). */
+export function decodeChannelMessage(message: string): ChannelMessage | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(message);
   } catch {
     return null;
   }
-  const { o, e } = (parsed ?? {}) as { o?: unknown; e?: unknown };
-  return isRevocationEvent(e) ? { origin: o, event: e } : null;
+  const { o, e, c } = (parsed ?? {}) as { o?: unknown; e?: unknown; c?: unknown };
+  if (isRevocationEvent(e)) return { origin: o, event: e };
+  return c === 1 ? { origin: o, credentials: true } : null;
 }
 
 function isRevocationEvent(e: unknown): e is RevocationEvent {

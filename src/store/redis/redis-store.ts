@@ -1,5 +1,6 @@
 // Shared state store on Redis (standalone, Sentinel or Cluster) for several Portcullis processes or replicas.
-// Sessions and families have their own modules; revoked tokens and failure counters are single keys, kept here.
+// Sessions, families and managed credentials have their own modules; revoked tokens and failure counters are
+// single keys, kept here.
 // Every check-then-write runs as one Lua script so it stays atomic across processes.
 
 import { systemClock, type Clock } from '../../clock.js';
@@ -7,6 +8,7 @@ import type { RevocationListener } from '../records.js';
 import type { FamilyFilter, RedeemResult, SessionFilter, SessionRecord, Store, TokenFamilyRecord } from '../store.js';
 import { resolveRedisOptions, type RedisStoreOptions } from './client-options.js';
 import { RedisConnection } from './connection.js';
+import { RedisCredentials, type RedisCredentialOptions } from './credentials.js';
 import { relTtl, str } from './encoding.js';
 import { RedisFamilies } from './families.js';
 import { RedisKeys } from './keys.js';
@@ -15,6 +17,7 @@ import { RedisSessions } from './sessions.js';
 
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
+  readonly credentials: RedisCredentials;
 
   readonly #clock: Clock;
   readonly #keys: RedisKeys;
@@ -22,7 +25,7 @@ export class RedisStore implements Store {
   readonly #sessions: RedisSessions;
   readonly #families: RedisFamilies;
 
-  constructor(options: RedisStoreOptions, clock: Clock = systemClock) {
+  constructor(options: RedisStoreOptions, clock: Clock = systemClock, credentialOptions: RedisCredentialOptions = {}) {
     const resolved = resolveRedisOptions(options);
     this.#clock = clock;
     this.#keys = new RedisKeys(resolved.keyPrefix);
@@ -30,6 +33,7 @@ export class RedisStore implements Store {
     const context = { connection: this.#connection, keys: this.#keys, clock };
     this.#sessions = new RedisSessions(context);
     this.#families = new RedisFamilies(context);
+    this.credentials = new RedisCredentials(context, credentialOptions);
   }
 
   /** Resolves once both connections are up and the revocation channel is subscribed. */

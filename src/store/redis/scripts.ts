@@ -1,8 +1,9 @@
 // The Lua scripts behind every check-then-write of the Redis store, so each stays atomic across processes.
 // ioredis defines them as commands on every client built with `scripts: REDIS_SCRIPTS`; runScript and
-// queueScript call them by name.
+// queueScript call them by name. The managed credentials' scripts live in credential-scripts.ts.
 
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
+import { CREDENTIAL_SCRIPTS } from './credential-scripts.js';
 
 // Lua. Numbers arrive as decimal strings and are passed back untouched wherever possible, so no
 // epoch-millisecond value is ever reformatted by Lua's 14-digit number printing.
@@ -170,6 +171,7 @@ redis.call('HSET', KEYS[1], 'c', '1', 'r', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {'1', ARGV[2]}`,
   },
+  ...CREDENTIAL_SCRIPTS,
 } as const satisfies Record<string, { numberOfKeys: number; lua: string }>;
 
 export type ScriptName = keyof typeof REDIS_SCRIPTS;

@@ -69,6 +69,30 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX login_failures_by_reset ON login_failures (reset_at);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- Managed credentials: opaque to the store, so the fields are one JSON object; (kind, id) names a record.
+      CREATE TABLE credentials (
+        kind       TEXT NOT NULL,
+        id         TEXT NOT NULL,
+        version    INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        data       TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
+      ) WITHOUT ROWID;
+
+      -- The admin audit log. AUTOINCREMENT: a seq is never handed out twice, even after the newest rows are
+      -- gone, so a paging cursor (before = seq) can never point at a different entry later.
+      CREATE TABLE audit (
+        seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+        at    INTEGER NOT NULL,
+        -- The rest of the entry (actor, action, grid, target, before, after, detail) as JSON.
+        entry TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,12 +1,14 @@
 // Durable state store for a single Portcullis process: one SQLite file (WAL mode) that keeps sessions, token
-// families, revocations and failure counters across restarts. better-sqlite3 is synchronous, so every method
-// does its work at once and returns a settled promise; each multi-statement change is one transaction.
-// Revocation events are delivered in this process only, after the change is committed, as the memory store does.
+// families, revocations, failure counters, managed credentials and the admin audit log across restarts.
+// better-sqlite3 is synchronous, so every method does its work at once and returns a settled promise; each
+// multi-statement change is one transaction. Revocation events and credential changes are delivered in this
+// process only, after the change is committed, as the memory store does.
 
 import type { RevocationListener } from '../records.js';
 import { RevocationListeners } from '../records.js';
 import type { FamilyFilter, RedeemResult, RevocationEvent, SessionFilter, SessionRecord, Store, TokenFamilyRecord } from '../store.js';
 import { SqliteConnection } from './connection.js';
+import { SqliteCredentials } from './credentials.js';
 import { openDatabase } from './database.js';
 import { SqliteFailures } from './failures.js';
 import { SqliteFamilies } from './families.js';
@@ -16,10 +18,13 @@ import { SqliteSessions } from './sessions.js';
 export interface SqliteStoreOptions {
   /** The database file; created (with its directory) when missing. */
   path: string;
+  /** How many admin audit entries the file keeps; AUDIT_RETENTION when absent. */
+  auditRetention?: number;
 }
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
+  readonly credentials: SqliteCredentials;
 
   readonly #connection: SqliteConnection;
   readonly #sessions: SqliteSessions;
@@ -38,6 +43,7 @@ export class SqliteStore implements Store {
     this.#families = new SqliteFamilies(this.#connection);
     this.#revocations = new SqliteRevocations(this.#connection);
     this.#failures = new SqliteFailures(this.#connection);
+    this.credentials = new SqliteCredentials(this.#connection, { auditRetention: options.auditRetention });
     const purge = db.transaction(
       (now: number) => this.#sessions.purge(now) + this.#families.purge(now) + this.#revocations.purge(now) + this.#failures.purge(now),
     );

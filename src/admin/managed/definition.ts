@@ -1,0 +1,52 @@
+// What one managed grid (API keys, API users, API access, operators) tells the generic admin handlers: how a
+// request body becomes a stored record (validated with the config file's own field rules, secrets hashed), how a
+// record is shown (never a secret), which entries the config file declares, and what deleting one ends.
+
+import type { Config } from '../../config/load.js';
+import type { ParsedConfig } from '../../config/schema.js';
+import type { CredentialData } from '../../credentials/records.js';
+import type { CredentialKind } from '../../store/credentials.js';
+import type { Store } from '../../store/store.js';
+
+/** One problem with a request body: where (in the config file's notation, e.g. `read[0]`) and what. */
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+/** What validation sees: the running config (merged with managed credentials) and the time. */
+export interface GridInput {
+  config: Config;
+  now: number;
+}
+
+export interface Created<D> {
+  id: string;
+  data: D;
+  /** Secrets generated for this record, returned in the creation answer and never again. */
+  shown: Record<string, string>;
+}
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
+
+export interface GridDefinition<K extends CredentialKind = CredentialKind> {
+  kind: K;
+  /** The path segment and the listing's field: keys, users, clients, operators. */
+  grid: string;
+  /** The field that names a record in the API and the config file. */
+  idField: 'id' | 'login';
+  /** For messages: "API key", "API user"... */
+  noun: string;
+  /** The entries the config file declares, already shown as the API shows them, by id. */
+  declared(parsed: ParsedConfig, now: number): Map<string, Record<string, unknown>>;
+  create(body: Record<string, unknown>, input: GridInput): Promise<Outcome<Created<CredentialData[K]>>>;
+  update(body: Record<string, unknown>, current: CredentialData[K], input: GridInput): Promise<Outcome<CredentialData[K]>>;
+  /** The record as the API shows it: fields named as in the config file, no secret or hash. */
+  view(id: string, data: CredentialData[K], now: number): Record<string, unknown>;
+  /** Live sessions (keys, users) or grants (clients, operators) by record id, shown beside each record. */
+  live?: { field: string; count(store: Store, now: number): Promise<Map<string, number>> };
+  /** Ends what the record's deletion ends (sessions, grants) on every process; the count per kind. */
+  end(store: Store, id: string, now: number): Promise<Record<string, number>>;
+  /** A delete that would end this many live sessions needs `?force=true`: the vendor warns the key may be in use. */
+  guardsDelete?: boolean;
+}
