@@ -170,7 +170,7 @@ export class Portcullis implements ObservedProxy {
     await listen(server, config.parsed.listen.port, config.parsed.listen.host);
     let admin: AdminServer;
     try {
-      admin = await startAdminServer(services, managed, {
+      admin = await startAdminServer(services, { credentials: managed, declared: () => served!.declared }, {
         host: config.parsed.admin.host,
         port: config.parsed.admin.port,
         ...(hooks.extendAdmin ? { extend: hooks.extendAdmin } : {}),

@@ -4,18 +4,18 @@
 // next request on every process.
 
 import express, { type Router } from 'express';
-import type { ManagedCredentials } from '../credentials/managed-credentials.js';
 import { auditRoutes } from './grids/audit.js';
 import { gridContext, type GridServices } from './grids/handler.js';
 import { sessionRoutes } from './grids/sessions.js';
 import { tokenRoutes } from './grids/tokens.js';
 import { clientsGrid } from './managed/clients.js';
+import type { ManagedContext } from './managed/definition.js';
 import { keysGrid } from './managed/keys.js';
 import { operatorsGrid } from './managed/operators.js';
 import { managedGridRoutes } from './managed/routes.js';
 import { usersGrid } from './managed/users.js';
 
-export function adminRoutes(services: GridServices, managed: ManagedCredentials): Router {
+export function adminRoutes(services: GridServices, managed: ManagedContext): Router {
   const router = express.Router();
   const grid = gridContext(services);
   // Session routes first: `/admin/users/:login/sessions` must not be read as a user called "sessions".

@@ -4,11 +4,19 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ManagedCredentials } from '../credentials/managed-credentials.js';
 import type { Services } from '../pipeline/runtime.js';
 import { sendPlainError } from '../respond/errors.js';
 import { enforceAdminRole, requireAdminToken } from './auth.js';
+import type { ManagedContext } from './managed/definition.js';
 import { adminRoutes } from './routes.js';
+
+/** What the JSON body parser's failures mean, in words that name no library. */
+const BODY_ERRORS: Record<string, string> = {
+  'entity.parse.failed': 'the body is not valid JSON',
+  'entity.too.large': 'the body is larger than 16 KiB',
+  'encoding.unsupported': 'the body\'s content encoding is not supported',
+  'charset.unsupported': 'the body\'s charset is not supported',
+};
 
 export interface AdminServer {
   app: Express;
@@ -19,7 +27,7 @@ export interface AdminServer {
 
 export async function startAdminServer(
   services: Services,
-  managed: ManagedCredentials,
+  managed: ManagedContext,
   options: { host: string; port: number; extend?: (app: Express) => void },
 ): Promise<AdminServer> {
   const app = express();
@@ -43,7 +51,8 @@ export async function startAdminServer(
   // Express's default error page would echo library messages; ours says only what is safe.
   app.use((error: { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
     const status = error.status !== undefined && error.status >= 400 && error.status < 500 ? error.status : 500;
-    sendPlainError(res, status, status === 500 ? 'internal_error' : 'invalid_request');
+    const description = BODY_ERRORS[error.type ?? ''];
+    sendPlainError(res, status, status === 500 ? 'internal_error' : 'invalid_request', status === 500 ? undefined : description);
   });
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {

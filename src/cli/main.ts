@@ -6,7 +6,7 @@ import { runStart } from './start.js';
 import { runCheckConfig } from './check-config.js';
 import { runHashSecret, runGenerateKey, runGenerateSigningKey } from './secrets.js';
 
-const USAGE = `Usage: portcullis [start] --config FILE [--upstream URL] [--port N] [--host H] [--store URL] [--admin-port N]
+const USAGE = `Usage: portcullis [start] --config FILE [--upstream URL] [--port N] [--host H] [--store memory|sqlite:FILE|redis://...] [--admin-port N]
        portcullis check-config FILE
        portcullis hash-secret            (reads the secret from stdin, or asks for it)
        portcullis generate-key           (prints a new API key and the hash for the config)

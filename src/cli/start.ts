@@ -3,6 +3,7 @@
 // (cluster.ts) and each worker runs this same command as a plain proxy.
 
 import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
 import { ConfigError, type Config, type ConfigOverrides } from '../config/load.js';
 import { loadConfigFile } from '../config-loader.js';
 import { createLogger, type Logger } from '../log/logger.js';
@@ -74,7 +75,8 @@ async function serve(args: string[]): Promise<number> {
     overrides = {};
     if (values.upstream !== undefined) overrides.upstream = values.upstream;
     if (values.host !== undefined) overrides.host = values.host;
-    if (values.store !== undefined) overrides.store = values.store;
+    // A file named on the command line is where the shell is, not beside the config file.
+    if (values.store !== undefined) overrides.store = values.store.startsWith('sqlite:') ? `sqlite:${resolve(values.store.slice('sqlite:'.length))}` : values.store;
     const port = portValue('port', values.port);
     if (port !== undefined) overrides.port = port;
     const adminPort = portValue('admin-port', values['admin-port']);

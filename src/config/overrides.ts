@@ -6,6 +6,7 @@ export interface ConfigOverrides {
   port?: number;
   host?: string;
   adminPort?: number;
+  /** `memory`, `sqlite:FILE` or a `redis://` / `rediss://` URL. */
   store?: string;
   /**
    * Used when the file configures no signing key: the primary of a multi-worker process generates one
@@ -29,7 +30,7 @@ export function applyOverrides(value: unknown, overrides: ConfigOverrides): unkn
   if (overrides.host !== undefined) section('listen')['host'] = overrides.host;
   if (overrides.adminPort !== undefined) section('admin')['port'] = overrides.adminPort;
   if (overrides.store !== undefined) {
-    config['store'] = overrides.store === 'memory' ? { type: 'memory' } : { type: 'redis', url: overrides.store };
+    config['store'] = storeOverride(overrides.store);
   }
   const tokens = config['tokens'];
   const isMapping = tokens === undefined || (tokens !== null && typeof tokens === 'object' && !Array.isArray(tokens));
@@ -41,4 +42,10 @@ export function applyOverrides(value: unknown, overrides: ConfigOverrides): unkn
     }
   }
   return config;
+}
+
+function storeOverride(store: string): Record<string, unknown> {
+  if (store === 'memory') return { type: 'memory' };
+  if (store.startsWith('sqlite:')) return { type: 'sqlite', path: store.slice('sqlite:'.length) };
+  return { type: 'redis', url: store };
 }

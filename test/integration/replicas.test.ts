@@ -3,30 +3,20 @@
 // A third, in-process proxy started after a revocation shows that a replica which never saw the event refuses
 // the token anyway.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { startCli, writeCliConfig, type CliProcess } from '../helpers/cli-process.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/echo-upstream.js';
-import { SIGNING_KEY_PEM, withPcr } from '../helpers/fixtures.js';
+import { withPcr } from '../helpers/fixtures.js';
 import { send, type Reply } from '../helpers/http.js';
 import { claimsOf } from '../helpers/jwt.js';
 import { bearerGet, login, refreshGrant } from '../helpers/oauth.js';
 import { pcrCall, pcrLogin, pcrLogout } from '../helpers/pcr.js';
 import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
-import { flushKeyPrefix, sharedRedisUrl, uniqueKeyPrefix } from '../helpers/redis.js';
+import { sharedRedisUrl } from '../helpers/redis.js';
+import { startReplicaPair, type Replica, type ReplicaPair } from '../helpers/replicas.js';
 import { SECRETS } from '../fixtures/secrets.js';
 
 const redisUrl = sharedRedisUrl();
-
-interface Replica {
-  cli: CliProcess;
-  url: string;
-  adminUrl: string;
-}
 
 function pcrUse(url: string, sessionToken: string): Promise<Reply> {
   return pcrCall(url, SECRETS.rwKey, sessionToken);
@@ -45,39 +35,17 @@ async function untilStatus(request: () => Promise<Reply>, status: number, timeou
 }
 
 describe.skipIf(redisUrl === null)('two replicas sharing one Redis', () => {
-  const prefix = uniqueKeyPrefix('replicas');
-  const keyDir = mkdtempSync(join(tmpdir(), 'portcullis-replicas-'));
-  let upstream: EchoUpstream;
   let a: Replica;
   let b: Replica;
-
-  async function startReplica(): Promise<Replica> {
-    const keyFile = join(keyDir, 'signing.pem');
-    const file = writeCliConfig(upstream.url, (config) => {
-      config['tokens'] = { ...(config['tokens'] as object), signingKeys: [{ kid: 'test-key-1', privateKey: { file: keyFile }, active: true }] };
-      config['store'] = { type: 'redis', url: redisUrl, keyPrefix: prefix };
-      config['log'] = { level: 'info', requests: false };
-    });
-    const cli = await startCli(file, ['--port', '0', '--admin-port', '0']);
-    const listening = cli.logs().find((line) => line['msg'] === 'listening')!;
-    return { cli, url: cli.url, adminUrl: String(listening['admin']) };
-  }
+  let pair: ReplicaPair | undefined;
 
   beforeAll(async () => {
-    writeFileSync(join(keyDir, 'signing.pem'), SIGNING_KEY_PEM, { mode: 0o600 });
-    upstream = await startEchoUpstream();
-    [a, b] = await Promise.all([startReplica(), startReplica()]);
+    pair = await startReplicaPair(redisUrl!, 'replicas');
+    ({ a, b } = pair);
   }, 30_000);
 
   afterAll(async () => {
-    for (const replica of [a, b]) {
-      if (!replica) continue;
-      replica.cli.kill();
-      await replica.cli.exited;
-    }
-    await upstream?.close();
-    rmSync(keyDir, { recursive: true, force: true });
-    await flushKeyPrefix(redisUrl!, prefix);
+    await pair?.stop();
   });
 
   it('a PCR session opened on A works on B, and a logout on B ends it on A', async () => {
@@ -143,7 +111,7 @@ describe.skipIf(redisUrl === null)('two replicas sharing one Redis', () => {
       // In-process, so it is certain to have started after the event was published.
       late = await startTestProxy({
         ...withPcr((config) => {
-          config['store'] = { type: 'redis', url: redisUrl, keyPrefix: prefix };
+          config['store'] = { type: 'redis', url: redisUrl, keyPrefix: pair!.prefix };
         }),
         clock: new ManualClock(Date.now()),
       });

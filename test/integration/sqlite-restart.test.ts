@@ -1,6 +1,8 @@
 // The SQLite store through the real proxy: state created through the public and admin APIs (an OAuth grant, a
 // PCR-360 session, a grant revoked by refresh-token reuse, an access token revoked by an admin, failed-login
-// counts) is all still in force after the proxy is closed and a new one starts on the same file. Also: a failing
+// counts) is all still in force after the proxy is closed and a new one starts on the same file, and so are the
+// API key, API user, OAuth client and operator created through the admin API, with their versions and the audit
+// log. Also: a failing
 // database answers 503 like an unreachable Redis, session activity reaches the file coalesced, and more than one
 // worker on the SQLite store is refused.
 
@@ -15,7 +17,7 @@ import type { Store } from '../../src/store/store.js';
 import { writeCliConfig } from '../helpers/cli-process.js';
 import { withPcr } from '../helpers/fixtures.js';
 import { send } from '../helpers/http.js';
-import { bearerGet, login, refreshGrant } from '../helpers/oauth.js';
+import { basicAuth, bearerGet, login, refreshGrant, tokenRequest } from '../helpers/oauth.js';
 import { pcrCall, pcrLogin, pcrLoginRequest } from '../helpers/pcr.js';
 import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { SECRETS } from '../fixtures/secrets.js';
@@ -65,6 +67,24 @@ function adminRevoke(proxy: TestProxy, token: string) {
     headers: { authorization: `Bearer ${SECRETS.adminToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({ token }),
   });
+}
+
+function adminCall(proxy: TestProxy, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  return send(`${proxy.proxy.adminUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${SECRETS.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+/** The managed rows of every grid and the whole audit log, as the admin API shows them. */
+async function managedState(proxy: TestProxy) {
+  const grids: Record<string, unknown[]> = {};
+  for (const grid of ['keys', 'users', 'clients', 'operators']) {
+    const rows = (await adminCall(proxy, 'GET', `/admin/${grid}`)).json[grid] as Array<{ source: string }>;
+    grids[grid] = rows.filter((row) => row.source === 'managed');
+  }
+  return { grids, audit: (await adminCall(proxy, 'GET', '/admin/audit?limit=500')).json.entries as unknown[] };
 }
 
 const wrongPassword = (url: string) => login(url, { username: 'nobody-here', password: 'not-the-password' });
@@ -127,6 +147,56 @@ describe('the SQLite store across a restart', () => {
     } finally {
       saboteur.close();
     }
+  });
+});
+
+describe('managed credentials on the SQLite store across a restart', () => {
+  it('serves the key, user, client and operator created through the admin API, with their versions and the audit log', async () => {
+    const path = join(dir, 'managed', 'portcullis.db');
+    const first = await startOn(path);
+    const created = async (grid: string, body: Record<string, unknown>) => {
+      const reply = await adminCall(first, 'POST', `/admin/${grid}`, body);
+      expect(reply.status, reply.text).toBe(201);
+      return reply.json as Record<string, unknown>;
+    };
+    const key = (await created('keys', { id: 'restart-key', read: ['servicedesk'], write: ['servicedesk'], tokenAuth: true }))['key'] as string;
+    await created('users', { login: 'restart-user', keys: ['restart-key'], password: 'restart-user-password' });
+    const secret = (await created('clients', { id: 'restart-client', accessTokenTtl: '2h' }))['secret'] as string;
+    await created('operators', { login: 'restart-op', password: 'restart-op-password', apiAccess: true, teams: ['night-shift'] });
+    expect((await adminCall(first, 'PATCH', '/admin/keys/restart-key', { description: 'edited once' })).json).toMatchObject({ version: 2 });
+    expect((await adminCall(first, 'PATCH', '/admin/operators/restart-op', { teams: ['night-shift', 'network'] })).json).toMatchObject({ version: 2 });
+
+    const session = await pcrLoginRequest(first.url, key, 'restart-user', { password: 'restart-user-password' });
+    expect(session.status, session.text).toBe(200);
+    const sessionToken = session.json.token as string;
+    const client = { id: 'restart-client', secret };
+    const grant = await login(first.url, { username: 'restart-op', password: 'restart-op-password' }, client);
+    expect(grant.status, JSON.stringify(grant.body)).toBe(200);
+    const before = await managedState(first);
+    expect(before.grids['keys']).toEqual([expect.objectContaining({ id: 'restart-key', version: 2, description: 'edited once', liveSessions: 1 })]);
+    expect(before.audit).toHaveLength(6);
+    await stop(first);
+
+    const second = await startOn(path);
+    expect(await managedState(second)).toEqual(before);
+    expect((await adminCall(second, 'GET', '/admin/operators/restart-op')).headers.get('etag')).toBe('"2"');
+
+    expect((await pcrCall(second.url, key, sessionToken)).status).toBe(200);
+    expect((await pcrCall(second.url, key, sessionToken, 'servicedesk.json', 'POST')).status).toBe(200);
+    expect((await pcrLoginRequest(second.url, key, 'restart-user', { password: 'restart-user-password' })).status).toBe(200);
+    expect(second.upstream.requests.every((request) => !request.url.includes(key))).toBe(true);
+
+    const used = await bearerGet(second.url, grant.body['access_token'] as string);
+    expect(used.status, used.text).toBe(200);
+    expect(second.upstream.requests.at(-1)!.headers['x-portcullis-teams']).toBe('night-shift,network');
+    const refreshed = await tokenRequest(second.url, { grant_type: 'refresh_token', refresh_token: grant.body['refresh_token'] as string }, { authorization: basicAuth(client.id, client.secret) });
+    expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
+    expect(refreshed.body['expires_in']).toBe(7200);
+    expect((await login(second.url, { username: 'restart-op', password: 'restart-op-password' }, client)).status).toBe(200);
+
+    // Versions go on from where they were: a write against the old version is refused, one against it accepted.
+    expect((await adminCall(second, 'PATCH', '/admin/keys/restart-key', { description: 'x' }, { 'if-match': '"1"' })).status).toBe(412);
+    expect((await adminCall(second, 'PATCH', '/admin/keys/restart-key', { description: 'edited twice' }, { 'if-match': '"2"' })).json).toMatchObject({ version: 3 });
   });
 });
 

@@ -15,16 +15,18 @@ import { generatedSecret, secretInput, shownIfGenerated, storedHash } from './se
 const SCOPE_IS_FIXED = 'the scope is the proxy\'s one scope (oauth.scope in the config file) and cannot be set per client';
 
 const fields = oauthClientSchema.shape;
+// A lifetime of zero would issue tokens that are dead on arrival.
+const lifetime = (example: string) => fields.accessTokenTtl.refine((ms) => ms > 0, `expected a duration above zero, like "${example}"`);
 const createSchema = z.strictObject({
   id: fields.id,
   description: fields.description,
   secret: secretInput.optional(),
-  accessTokenTtl: fields.accessTokenTtl.prefault('1h'),
-  refreshTokenTtl: fields.refreshTokenTtl.prefault('8h'),
+  accessTokenTtl: lifetime('1h').prefault('1h'),
+  refreshTokenTtl: lifetime('8h').prefault('8h'),
   grants: fields.grants.prefault(['password', 'refresh_token']),
 });
 const patchSchema = z
-  .strictObject({ description: fields.description, secret: secretInput, accessTokenTtl: fields.accessTokenTtl, refreshTokenTtl: fields.refreshTokenTtl, grants: fields.grants })
+  .strictObject({ description: fields.description, secret: secretInput, accessTokenTtl: lifetime('1h'), refreshTokenTtl: lifetime('8h'), grants: fields.grants })
   .partial();
 
 export const clientsGrid: GridDefinition<'client'> = {

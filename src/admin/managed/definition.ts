@@ -4,6 +4,7 @@
 
 import type { Config } from '../../config/load.js';
 import type { ParsedConfig } from '../../config/schema.js';
+import type { ManagedCredentials } from '../../credentials/managed-credentials.js';
 import type { CredentialData } from '../../credentials/records.js';
 import type { CredentialKind } from '../../store/credentials.js';
 import type { Store } from '../../store/store.js';
@@ -14,9 +15,20 @@ export interface Problem {
   message: string;
 }
 
-/** What validation sees: the running config (merged with managed credentials) and the time. */
+/** What the managed grids work with: the store's records as this process knows them, and the config file. */
+export interface ManagedContext {
+  credentials: ManagedCredentials;
+  /** The config file's part of what is served, without the managed entries. */
+  declared(): Config;
+}
+
+/**
+ * What validation sees: the config file's settings (sections...) and which API key ids exist, declared or managed.
+ * Read without building a runtime, so creating ten thousand keys in a row costs no rebuild per key.
+ */
 export interface GridInput {
-  config: Config;
+  parsed: ParsedConfig;
+  keyExists(id: string): boolean;
   now: number;
 }
 

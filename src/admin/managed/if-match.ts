@@ -11,6 +11,7 @@ export function ifMatchAllows(header: string | undefined, version: number): bool
     const tag = part.trim();
     if (tag === '*') return true;
     const bare = tag.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
-    return /^\d{1,15}$/.test(bare) && Number(bare) === version;
+    // Entity tags compare as text: "03" is not the tag of version 3.
+    return bare === String(version);
   });
 }

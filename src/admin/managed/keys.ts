@@ -29,7 +29,7 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 
 /** Sections a key names that the running config does not have, with the config file's message. */
 function unknownSections(body: Record<string, unknown>, input: GridInput): Problem[] {
-  const pcr = input.config.parsed.pcr;
+  const pcr = input.parsed.pcr;
   if (pcr === undefined) return [{ path: 'pcr', message: 'the PCR-360 face is off: the config file has no "pcr" section' }];
   const sections = new Set(pcr.sections);
   const problems: Problem[] = [];

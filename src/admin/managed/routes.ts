@@ -3,22 +3,26 @@
 // written with its audit entry in one store step, logged, and served from the very next request on.
 
 import type { Request, Response, Router } from 'express';
-import type { ManagedCredentials } from '../../credentials/managed-credentials.js';
 import type { CredentialData } from '../../credentials/records.js';
 import { dataOf } from '../../credentials/records.js';
 import { sendJson } from '../../respond/json.js';
 import { sendPlainError } from '../../respond/errors.js';
 import type { AuditInput, CredentialKind, CredentialRecord } from '../../store/credentials.js';
 import type { GridContext } from '../grids/handler.js';
-import type { GridDefinition, Problem } from './definition.js';
+import type { GridDefinition, GridInput, ManagedContext, Problem } from './definition.js';
 import { etagOf, ifMatchAllows } from './if-match.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function managedGridRoutes<K extends CredentialKind>(router: Router, grid: GridContext, managed: ManagedCredentials, def: GridDefinition<K>): void {
+export function managedGridRoutes<K extends CredentialKind>(router: Router, grid: GridContext, context: ManagedContext, def: GridDefinition<K>): void {
   const base = `/admin/${def.grid}`;
+  const managed = context.credentials;
   const store = managed.store;
-  const declaredNow = () => def.declared(grid.runtime().config.parsed, grid.now());
+  const declaredNow = () => def.declared(context.declared().parsed, grid.now());
+  const gridInput = (): GridInput => {
+    const declaredKeys = new Set(context.declared().apiKeys.map((k) => k.id));
+    return { parsed: context.declared().parsed, keyExists: (id) => declaredKeys.has(id) || managed.current.get('key', id) !== undefined, now: grid.now() };
+  };
 
   const managedView = (record: CredentialRecord, data: CredentialData[K]) => ({
     ...def.view(record.id, data, grid.now()),
@@ -43,7 +47,7 @@ export function managedGridRoutes<K extends CredentialKind>(router: Router, grid
   const stale = (res: Response, current: CredentialRecord) =>
     sendJson(res, 412, { error: 'version_mismatch', error_description: `the ${def.noun} was changed since it was read (now at version ${current.version}); reload it and apply the change again`, version: current.version }, { etag: etagOf(current.version) });
   const readOnly = (res: Response, id: string) =>
-    sendPlainError(res, 409, 'declared_in_config', `the ${def.noun} "${id}" is declared in the config file (${grid.runtime().config.source}): change it there and reload`);
+    sendPlainError(res, 409, 'declared_in_config', `the ${def.noun} "${id}" is declared in the config file (${context.declared().source}): change it there and reload`);
   const body = (req: Request): Record<string, unknown> | null =>
     req.body !== null && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : null;
 
@@ -83,7 +87,7 @@ export function managedGridRoutes<K extends CredentialKind>(router: Router, grid
     grid.route(async (req, res) => {
       const input = body(req);
       if (input === null) return invalid(res, [{ path: '(top level)', message: `expected a JSON object with the ${def.noun}'s fields` }]);
-      const created = await def.create(input, { config: grid.runtime().config, now: grid.now() });
+      const created = await def.create(input, gridInput());
       const id = typeof input[def.idField] === 'string' ? (input[def.idField] as string) : null;
       const taken: Problem[] = [];
       if (id !== null && declaredNow().has(id)) taken.push({ path: def.idField, message: `an ${def.noun} with this ${def.idField} is declared in the config file` });
@@ -114,7 +118,7 @@ export function managedGridRoutes<K extends CredentialKind>(router: Router, grid
       if (current === null) return sendPlainError(res, 404, 'not_found', `no such ${def.noun}`);
       if (!ifMatchAllows(req.get('if-match'), current.version)) return stale(res, current);
       const before = readable(current);
-      const updated = await def.update(input, before, { config: grid.runtime().config, now: grid.now() });
+      const updated = await def.update(input, before, gridInput());
       if (!updated.ok) return invalid(res, updated.problems);
       const after = def.view(id, updated.value, grid.now());
       const entry = audit(res, 'update', id, def.view(id, before, grid.now()), after);

@@ -21,10 +21,9 @@ const patchSchema = z.strictObject({ sessionExpiresAt: isoDate.nullable() }).par
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 function unknownKeys(body: Record<string, unknown>, input: GridInput): Problem[] {
-  const known = new Set(input.config.apiKeys.map((k) => k.id));
   const keys = body['keys'];
   if (!Array.isArray(keys)) return [];
-  return keys.flatMap((id, j) => (typeof id === 'string' && !known.has(id) ? [{ path: `keys[${j}]`, message: `unknown API key id "${id}"` }] : []));
+  return keys.flatMap((id, j) => (typeof id === 'string' && !input.keyExists(id) ? [{ path: `keys[${j}]`, message: `unknown API key id "${id}"` }] : []));
 }
 
 export const usersGrid: GridDefinition<'user'> = {
