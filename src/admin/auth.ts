@@ -39,22 +39,28 @@ export function requireAdminToken(tokens: () => readonly AdminCredential[], veri
       fail();
       return;
     }
-    const presented = match[1] as string;
-    // Every token is verified, whichever matches, so the time taken does not tell which entry (or whether an
-    // early one) matched beyond what the verifier's success cache already does.
-    Promise.all(configured.map((token) => verifier.verify(presented, token.secret))).then((results) => {
-      const matched = configured.filter((_token, i) => results[i]);
-      if (matched.length === 0) {
+    identifyAdminToken(match[1] as string, configured, verifier).then((who) => {
+      if (who === null) {
         fail();
         return;
       }
-      // Load refuses two entries with one secret where it can see it; where it cannot (one plain secret in two
-      // files), the narrower role wins, so an ambiguous config never grants more than every entry it matches.
-      const who = matched.find((t) => t.role === 'read') ?? (matched[0] as AdminCredential);
       res.locals.admin = { name: who.name, role: who.role };
       next();
     }, next);
   };
+}
+
+/**
+ * The configured admin token `presented` is, or null. Every token is verified, whichever matches, so the time
+ * taken does not tell which entry (or whether an early one) matched beyond what the verifier's success cache
+ * already does.
+ */
+export async function identifyAdminToken<T extends AdminCredential>(presented: string, configured: readonly T[], verifier: SecretVerifier): Promise<T | null> {
+  const results = await Promise.all(configured.map((token) => verifier.verify(presented, token.secret)));
+  const matched = configured.filter((_token, i) => results[i]);
+  // Load refuses two entries with one secret where it can see it; where it cannot (one plain secret in two
+  // files), the narrower role wins, so an ambiguous config never grants more than every entry it matches.
+  return matched.find((t) => t.role === 'read') ?? matched[0] ?? null;
 }
 
 /** The one place roles are enforced, after requireAdminToken: grids need not check them. */

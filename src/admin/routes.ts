@@ -5,26 +5,18 @@
 
 import express, { type Router } from 'express';
 import { auditRoutes } from './grids/audit.js';
-import { gridContext, type GridServices } from './grids/handler.js';
+import type { GridContext } from './grids/handler.js';
 import { sessionRoutes } from './grids/sessions.js';
 import { tokenRoutes } from './grids/tokens.js';
-import { clientsGrid } from './managed/clients.js';
-import type { ManagedContext } from './managed/definition.js';
-import { keysGrid } from './managed/keys.js';
-import { operatorsGrid } from './managed/operators.js';
+import { gridList, type ManagedGrids } from './managed/grids.js';
 import { managedGridRoutes } from './managed/routes.js';
-import { usersGrid } from './managed/users.js';
 
-export function adminRoutes(services: GridServices, managed: ManagedContext): Router {
+export function adminRoutes(grid: GridContext, grids: ManagedGrids): Router {
   const router = express.Router();
-  const grid = gridContext(services);
   // Session routes first: `/admin/users/:login/sessions` must not be read as a user called "sessions".
   sessionRoutes(router, grid);
   tokenRoutes(router, grid);
-  managedGridRoutes(router, grid, managed, keysGrid);
-  managedGridRoutes(router, grid, managed, usersGrid);
-  managedGridRoutes(router, grid, managed, clientsGrid);
-  managedGridRoutes(router, grid, managed, operatorsGrid);
+  for (const service of gridList(grids)) managedGridRoutes(router, grid, service);
   auditRoutes(router, grid);
   return router;
 }

@@ -7,7 +7,9 @@ import type { AddressInfo } from 'node:net';
 import type { Services } from '../pipeline/runtime.js';
 import { sendPlainError } from '../respond/errors.js';
 import { enforceAdminRole, requireAdminToken } from './auth.js';
+import { gridContext } from './grids/handler.js';
 import type { ManagedContext } from './managed/definition.js';
+import { managedGrids } from './managed/grids.js';
 import { adminRoutes } from './routes.js';
 
 /** What the JSON body parser's failures mean, in words that name no library. */
@@ -38,6 +40,8 @@ export async function startAdminServer(
   });
   // Routes that need no admin token (metrics scraping on a loopback listener) are added before the guard.
   options.extend?.(app);
+  const grid = gridContext(services);
+  const grids = managedGrids(managed, services);
   // Read on every request, so a reload that adds, removes or re-roles a token applies to the next one.
   app.use(requireAdminToken(() => services.current().config.adminTokens, services.verifier));
   app.use(enforceAdminRole);
@@ -46,7 +50,7 @@ export async function startAdminServer(
     res.set('cache-control', 'no-store');
     next();
   });
-  app.use(adminRoutes(services, managed));
+  app.use(adminRoutes(grid, grids));
   app.use((_req, res) => sendPlainError(res, 404, 'not_found'));
   // Express's default error page would echo library messages; ours says only what is safe.
   app.use((error: { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {

@@ -267,3 +267,17 @@ describe('a read token', () => {
     expect(await everythingReadable()).toEqual(before);
   });
 });
+
+describe('listings', () => {
+  it('filter, sort and page with q, sort, order, offset and limit, and say how many rows match', async () => {
+    for (const n of [3, 1, 2]) expect((await create('keys', { id: `paged-${n}`, description: `Paged key ${n}`, read: n === 2 ? [] : ['servicedesk'] })).status).toBe(201);
+    const page = await admin('GET', '/admin/keys?q=paged&sort=id&order=desc&offset=1&limit=1');
+    expect(page.status).toBe(200);
+    expect(page.json.total).toBe(3);
+    expect(page.json.keys.map((k: { id: string }) => k.id)).toEqual(['paged-2']);
+    expect((await admin('GET', '/admin/keys?q=PAGED%20KEY%201')).json.keys.map((k: { id: string }) => k.id)).toEqual(['paged-1']);
+    const all = await admin('GET', '/admin/keys');
+    expect(all.json.total).toBe(all.json.keys.length);
+    for (const bad of ['limit=0', 'offset=-1', 'order=sideways']) expect((await admin('GET', `/admin/keys?${bad}`)).status, bad).toBe(400);
+  });
+});
