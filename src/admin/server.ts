@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { Services } from '../pipeline/runtime.js';
 import { sendPlainError } from '../respond/errors.js';
 import { enforceAdminRole, requireAdminToken } from './auth.js';
+import { consoleApp } from './console/app.js';
+import { CONSOLE_BASE } from './console/layout.js';
 import { gridContext } from './grids/handler.js';
 import type { ManagedContext } from './managed/definition.js';
 import { managedGrids } from './managed/grids.js';
@@ -42,6 +44,8 @@ export async function startAdminServer(
   options.extend?.(app);
   const grid = gridContext(services);
   const grids = managedGrids(managed, services);
+  // The console signs in with an admin token once and then carries its own session cookie.
+  app.use(CONSOLE_BASE, consoleApp({ grid, grids, services }));
   // Read on every request, so a reload that adds, removes or re-roles a token applies to the next one.
   app.use(requireAdminToken(() => services.current().config.adminTokens, services.verifier));
   app.use(enforceAdminRole);

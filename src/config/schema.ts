@@ -191,6 +191,14 @@ export const configSchema = z.strictObject({
       token: secretSource.optional(),
       /** Named bearer tokens; with none here and no `token`, every admin call is 401. */
       tokens: z.array(adminToken).default([]),
+      /** The browser console at /console/ on this listener: sign in with an admin token. */
+      console: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** How long a console sign-in lasts; signing out ends it sooner. */
+          sessionLifetime: duration('8h').prefault('8h'),
+        })
+        .prefault({}),
     })
     .superRefine((admin, ctx) => {
       const seen = new Set<string>();

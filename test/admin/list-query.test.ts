@@ -58,3 +58,15 @@ describe('listQueryOf', () => {
     }
   });
 });
+
+describe('pageOf with yes/no columns', () => {
+  it('sorts false before true, and the other way round when descending', () => {
+    const flags = [
+      { id: 'a', tokenAuth: true },
+      { id: 'b', tokenAuth: false },
+      { id: 'c', tokenAuth: true },
+    ];
+    expect(pageOf(flags, 'id', { sort: 'tokenAuth' }).rows.map((r) => r['id'])).toEqual(['b', 'a', 'c']);
+    expect(pageOf(flags, 'id', { sort: 'tokenAuth', order: 'desc' }).rows.map((r) => r['id'])).toEqual(['a', 'c', 'b']);
+  });
+});

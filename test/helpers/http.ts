@@ -13,10 +13,12 @@ export interface SendInit {
   method?: string;
   headers?: Record<string, string>;
   body?: string | Buffer;
+  /** `manual` answers a redirect itself instead of following it (fetch follows by default). */
+  redirect?: 'follow' | 'manual';
 }
 
 export async function send(url: string, init: SendInit = {}): Promise<Reply> {
-  const res = await fetch(url, { method: init.method ?? 'GET', headers: init.headers ?? {}, ...(init.body !== undefined ? { body: init.body } : {}) });
+  const res = await fetch(url, { method: init.method ?? 'GET', headers: init.headers ?? {}, redirect: init.redirect ?? 'follow', ...(init.body !== undefined ? { body: init.body } : {}) });
   const text = await res.text();
   let json: unknown;
   try {

@@ -1,7 +1,7 @@
 // What every admin grid handler shares: the services it reads, and one wrapper that turns store outages into
 // 503 and anything unexpected into a bare 500, never a stack trace.
 
-import type { Request, Response, Router } from 'express';
+import type { Request, Response } from 'express';
 import type { Runtime, Services } from '../../pipeline/runtime.js';
 import { sendPlainError } from '../../respond/errors.js';
 import { StoreUnavailableError } from '../../store/store.js';
@@ -43,17 +43,4 @@ export function gridContext(services: GridServices): GridContext {
       }
     },
   };
-}
-
-/** `DELETE path/:id` for one record of a grid: what ended, or 404 when no record had that id. */
-export function deleteById(router: Router, grid: GridContext, path: string, noun: string, remove: (id: string) => Promise<boolean>): void {
-  router.delete(
-    `${path}/:id`,
-    grid.route(async (req, res) => {
-      const id = String(req.params['id']);
-      if (!(await remove(id))) return sendPlainError(res, 404, 'not_found', `no such ${noun}`);
-      await grid.audited(res, { action: 'revoke', grid: path.slice('/admin/'.length), target: id });
-      res.json({ revoked: [id] });
-    }),
-  );
 }

@@ -1,27 +1,72 @@
 // The Tokens grid's OAuth half: grants (token families), revoked one by one or all of a client's or an
 // operator's, and revocation of any credential by value — an access token, a refresh token or a PCR-360 session
-// token — recognised by the face that issued it.
+// token — recognised by the face that issued it. The revoking-and-auditing functions are exported so the
+// console's Tokens page revokes grants exactly as this API does, with the same audit entries.
 
-import type { Router } from 'express';
+import type { Response, Router } from 'express';
 import { sendPlainError } from '../../respond/errors.js';
-import { deleteById, type GridContext } from './handler.js';
+import type { TokenFamilyRecord } from '../../store/store.js';
+import type { GridContext } from './handler.js';
 import { familyView, stringQuery } from './views.js';
 
 const MAX_TOKEN_LENGTH = 8192;
 
+/** Whose grants to revoke: one client's or one operator's (both narrows to that operator on that client). */
+export interface GrantScope {
+  clientId?: string | undefined;
+  operator?: string | undefined;
+}
+
+// The store calls the operator the family's subject; audit details have always used the store's name.
+const filterOf = ({ clientId, operator }: GrantScope) => ({ ...(clientId ? { clientId } : {}), ...(operator ? { subject: operator } : {}) });
+
+/** The grants in the scope that have not expired, revoked ones included (all of them when the scope is empty). */
+export function grantsOf(grid: GridContext, scope: GrantScope): Promise<TokenFamilyRecord[]> {
+  return grid.services.store.listFamilies(filterOf(scope), grid.now());
+}
+
+/** The grants in the scope that are still live, i.e. what revoking the scope would end. */
+export async function liveGrantsOf(grid: GridContext, scope: GrantScope): Promise<TokenFamilyRecord[]> {
+  return (await grantsOf(grid, scope)).filter((family) => family.revokedAt === null);
+}
+
+/** Revokes one grant and audits it; false when no grant had that id (nothing is audited then). */
+export async function revokeGrant(grid: GridContext, res: Response, id: string): Promise<boolean> {
+  if (!(await grid.services.store.revokeFamily(id, grid.now()))) return false;
+  await grid.audited(res, { action: 'revoke', grid: 'token-families', target: id });
+  return true;
+}
+
+/** Revokes every live grant in the scope and audits how many were revoked; their ids. */
+export async function revokeGrantsOf(grid: GridContext, res: Response, scope: GrantScope): Promise<string[]> {
+  const revoked: string[] = [];
+  for (const family of await liveGrantsOf(grid, scope)) {
+    if (await grid.services.store.revokeFamily(family.id, grid.now())) revoked.push(family.id);
+  }
+  const filter = filterOf(scope);
+  await grid.audited(res, { action: 'revoke', grid: 'token-families', target: scope.clientId ? `client:${scope.clientId}` : `operator:${scope.operator}`, detail: { ...filter, grantsRevoked: revoked.length } });
+  return revoked;
+}
+
 export function tokenRoutes(router: Router, grid: GridContext): void {
   const { store } = grid.services;
-  const filterOf = (clientId: string | undefined, operator: string | undefined) => ({ ...(clientId ? { clientId } : {}), ...(operator ? { subject: operator } : {}) });
 
   router.get(
     '/admin/token-families',
     grid.route(async (req, res) => {
-      const families = await store.listFamilies(filterOf(stringQuery(req, 'clientId'), stringQuery(req, 'operator')), grid.now());
+      const families = await grantsOf(grid, { clientId: stringQuery(req, 'clientId'), operator: stringQuery(req, 'operator') });
       res.json({ families: families.map(familyView) });
     }),
   );
 
-  deleteById(router, grid, '/admin/token-families', 'token family', (id) => store.revokeFamily(id, grid.now()));
+  router.delete(
+    '/admin/token-families/:id',
+    grid.route(async (req, res) => {
+      const id = String(req.params['id']);
+      if (!(await revokeGrant(grid, res, id))) return sendPlainError(res, 404, 'not_found', 'no such token family');
+      res.json({ revoked: [id] });
+    }),
+  );
 
   router.delete(
     '/admin/token-families',
@@ -29,14 +74,7 @@ export function tokenRoutes(router: Router, grid: GridContext): void {
       const clientId = stringQuery(req, 'clientId');
       const operator = stringQuery(req, 'operator');
       if (!clientId && !operator) return sendPlainError(res, 400, 'invalid_request', 'name clientId or operator');
-      const families = await store.listFamilies(filterOf(clientId, operator), grid.now());
-      const revoked: string[] = [];
-      for (const family of families) {
-        if (family.revokedAt === null && (await store.revokeFamily(family.id, grid.now()))) revoked.push(family.id);
-      }
-      const filter = filterOf(clientId, operator);
-      await grid.audited(res, { action: 'revoke', grid: 'token-families', target: clientId ? `client:${clientId}` : `operator:${operator}`, detail: { ...filter, grantsRevoked: revoked.length } });
-      res.json({ revoked });
+      res.json({ revoked: await revokeGrantsOf(grid, res, { clientId, operator }) });
     }),
   );
 

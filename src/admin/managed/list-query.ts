@@ -16,6 +16,8 @@ const searchable = (value: unknown): string => (Array.isArray(value) ? value.joi
 
 const compare = (a: unknown, b: unknown): number => {
   if (typeof a === 'number' && typeof b === 'number') return a - b;
+  // No before yes, off before on.
+  if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
   if (a === null || a === undefined) return b === null || b === undefined ? 0 : 1;
   if (b === null || b === undefined) return -1;
   return searchable(a).localeCompare(searchable(b)) || String(a).localeCompare(String(b));
