@@ -170,7 +170,7 @@ export class Portcullis implements ObservedProxy {
     await listen(server, config.parsed.listen.port, config.parsed.listen.host);
     let admin: AdminServer;
     try {
-      admin = await startAdminServer(services, { credentials: managed, declared: () => served!.declared }, {
+      admin = await startAdminServer(services, { credentials: managed, declared: () => served!.declared, keys: () => served!.lastBuilt().keys }, {
         host: config.parsed.admin.host,
         port: config.parsed.admin.port,
         ...(hooks.extendAdmin ? { extend: hooks.extendAdmin } : {}),

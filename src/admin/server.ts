@@ -42,12 +42,12 @@ export async function startAdminServer(
   });
   // Routes that need no admin token (metrics scraping on a loopback listener) are added before the guard.
   options.extend?.(app);
-  const grid = gridContext(services);
+  const grid = gridContext(services, managed.declared);
   const grids = managedGrids(managed, services);
   // The console signs in with an admin token once and then carries its own session cookie.
-  app.use(CONSOLE_BASE, consoleApp({ grid, grids, services }));
+  app.use(CONSOLE_BASE, consoleApp({ grid, grids, services, keys: managed.keys }));
   // Read on every request, so a reload that adds, removes or re-roles a token applies to the next one.
-  app.use(requireAdminToken(() => services.current().config.adminTokens, services.verifier));
+  app.use(requireAdminToken(() => managed.declared().adminTokens, services.verifier));
   app.use(enforceAdminRole);
   app.use(express.json({ limit: '16kb' }));
   app.use((_req, res, next) => {

@@ -3,7 +3,7 @@
 // been missed), and updated at once by this process's own writes so the very next request sees them.
 
 import type { Logger } from '../log/logger.js';
-import type { CredentialKind, CredentialRecord, CredentialStore } from '../store/credentials.js';
+import type { CredentialChange, CredentialKind, CredentialRecord, CredentialStore } from '../store/credentials.js';
 import { ManagedSet } from './managed-set.js';
 
 /** How long a failed re-read waits before trying again; the view it has stays in use meanwhile. */
@@ -31,7 +31,12 @@ export class ManagedCredentials {
 
   /** Reads the store once (a failure stops the start) and follows its changes from then on. */
   async start(): Promise<void> {
-    this.#unsubscribe = this.#store.onChange(() => void this.refresh().catch(() => {}));
+    this.#unsubscribe = this.#store.onChange((change) => {
+      // This process's own writes are already in the set (applied / removed): re-reading would only cost a
+      // full list of every record per write.
+      if (change !== null && this.#reflects(change)) return;
+      void this.refresh().catch(() => {});
+    });
     this.#set = new ManagedSet(await this.#store.list());
   }
 
@@ -77,6 +82,11 @@ export class ManagedCredentials {
     this.#stopped = true;
     this.#unsubscribe?.();
     if (this.#retry) clearTimeout(this.#retry);
+  }
+
+  #reflects(change: CredentialChange): boolean {
+    const known = this.#set.get(change.kind, change.id);
+    return change.version === null ? known === undefined : known?.version === change.version;
   }
 
   #startRead(): Promise<void> {

@@ -26,7 +26,7 @@ export function mergeManaged(config: Config, managed: ManagedSet): MergedCredent
         collisions.push(`${GRID_OF_KIND[kind]}: "${record.id}" is declared in the config file and also managed through the admin API; delete one of the two`);
         continue;
       }
-      const value = resolve(record);
+      const value = resolvedOnce(record, resolve);
       if (value === null) unreadable.push({ kind, id: record.id });
       else add(record.id, value);
     }
@@ -43,6 +43,18 @@ export function mergeManaged(config: Config, managed: ManagedSet): MergedCredent
   each('operator', (id) => config.operators.has(id), (r) => nullable(dataOf('operator', r), (d) => resolveOperator(r.id, d)), (id, operator) => operators.set(id, operator));
 
   return { config: { ...config, apiKeys, apiUsers, clients, operators }, collisions, unreadable };
+}
+
+/**
+ * Each record object is checked and resolved once: a set keeps its records between rebuilds, so a thousand keys
+ * created in a row do not parse the thousand already there again at every rebuild.
+ */
+const resolved = new WeakMap<CredentialRecord, unknown>();
+function resolvedOnce<T>(record: CredentialRecord, resolve: (record: CredentialRecord) => T | null): T | null {
+  if (resolved.has(record)) return resolved.get(record) as T | null;
+  const value = resolve(record);
+  resolved.set(record, value);
+  return value;
 }
 
 const nullable = <T, U>(value: T | null, then: (value: T) => U | null): U | null => (value === null ? null : then(value));

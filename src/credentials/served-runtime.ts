@@ -37,6 +37,11 @@ export class ServedRuntime {
     return this.#declared;
   }
 
+  /** The runtime built last, stale or not: for what a managed change cannot alter (the signing keys). */
+  lastBuilt(): Runtime {
+    return this.#runtime ?? this.#previous ?? this.current();
+  }
+
   current(): Runtime {
     return this.#runtime ?? (this.#runtime = this.#merge(this.#declared, false));
   }

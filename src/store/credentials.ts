@@ -64,7 +64,15 @@ export interface CredentialStore {
   listAudit(query: { before?: number; limit: number }): Promise<AuditEntry[]>;
   /**
    * Called after any put or remove, by this or another process; after a lost connection too (changes may have
-   * been missed). Listeners re-read `list()`. Returns an unsubscribe function.
+   * been missed). For a write of this process the listener is told which record it was; otherwise (another
+   * process, a resync) it gets null and re-reads `list()`. Returns an unsubscribe function.
    */
-  onChange(listener: () => void): () => void;
+  onChange(listener: (change: CredentialChange | null) => void): () => void;
+}
+
+/** A write this process made: the record and the version it is now at (null: removed). */
+export interface CredentialChange {
+  kind: CredentialKind;
+  id: string;
+  version: number | null;
 }

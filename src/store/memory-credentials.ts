@@ -3,7 +3,7 @@
 
 import type { AuditEntry, AuditInput, CredentialKind, CredentialRecord, CredentialStore, CredentialWrite } from './credentials.js';
 import { AUDIT_RETENTION } from './credentials.js';
-import { ChangeListeners } from './credential-listeners.js';
+import { ChangeListeners, type ChangeListener } from './credential-listeners.js';
 
 const slot = (kind: CredentialKind, id: string) => `${kind}\u0000${id}`;
 
@@ -37,7 +37,7 @@ export class MemoryCredentialStore implements CredentialStore {
     const record: CredentialRecord = { kind, id, version: (current?.version ?? 0) + 1, createdAt: current?.createdAt ?? now, updatedAt: now, data: copy(data) };
     this.#records.set(slot(kind, id), record);
     this.#append(audit);
-    this.#listeners.notify();
+    this.#listeners.notify({ kind, id, version: record.version });
     return Promise.resolve({ ok: true, record: copy(record) });
   }
 
@@ -46,7 +46,7 @@ export class MemoryCredentialStore implements CredentialStore {
     if (current === null || current.version !== expected) return Promise.resolve({ ok: false, current: current ? copy(current) : null });
     this.#records.delete(slot(kind, id));
     this.#append(audit);
-    this.#listeners.notify();
+    this.#listeners.notify({ kind, id, version: null });
     return Promise.resolve({ ok: true, record: current });
   }
 
@@ -63,7 +63,7 @@ export class MemoryCredentialStore implements CredentialStore {
     return Promise.resolve(found);
   }
 
-  onChange(listener: () => void): () => void {
+  onChange(listener: ChangeListener): () => void {
     return this.#listeners.add(listener);
   }
 

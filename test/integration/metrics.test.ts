@@ -123,12 +123,12 @@ describe('metrics of a running proxy', () => {
     for (let i = 0; i < 2; i++) expect(await statusOf(t, `/api/${SECRETS.rwKey}/servicedesk.json`, { headers: { 'PCR-AUTH-TOKEN': sessionToken } })).toBe(200);
     expect(await statusOf(t, `/api/${SECRETS.rwKey}/authlogout.json`, { method: 'POST', headers: { 'PCR-AUTH-TOKEN': secondSession } })).toBe(200);
 
-    // A reload replaces the PCR face and with it the session-token cache; its counts must carry over.
+    // A reload that keeps the token settings keeps the PCR face's verified session tokens, and their counts.
     const oldSessionCache = t.proxy.runtime.faces.find((face) => face.id === 'pcr')!.tokenCaches!['session'];
     await t.proxy.reload(await loadPcrConfig(t.upstream.url));
     t.proxy.reloadFailed(['routes[0].path: a problem']);
     const newSessionCache = t.proxy.runtime.faces.find((face) => face.id === 'pcr')!.tokenCaches!['session'];
-    expect(newSessionCache).not.toBe(oldSessionCache);
+    expect(newSessionCache).toBe(oldSessionCache);
     expect(await statusOf(t, `/api/${SECRETS.rwKey}/servicedesk.json`, { headers: { 'PCR-AUTH-TOKEN': sessionToken } })).toBe(200);
 
     const { text, samples } = await scrape(t);
@@ -181,10 +181,10 @@ describe('metrics of a running proxy', () => {
     expect(accessCache.hits).toBeGreaterThanOrEqual(2);
     expect(value(samples, 'portcullis_token_cache_hits_total', { cache: 'access_token' })).toBe(accessCache.hits);
     expect(value(samples, 'portcullis_token_cache_misses_total', { cache: 'access_token' })).toBe(accessCache.misses);
-    expect(oldSessionCache.hits).toBeGreaterThanOrEqual(1);
-    expect(newSessionCache.misses).toBe(1);
-    expect(value(samples, 'portcullis_token_cache_hits_total', { cache: 'pcr_session_token' })).toBe(oldSessionCache.hits + newSessionCache.hits);
-    expect(value(samples, 'portcullis_token_cache_misses_total', { cache: 'pcr_session_token' })).toBe(oldSessionCache.misses + newSessionCache.misses);
+    // The use after the reload was a hit: the session token stayed verified.
+    expect(newSessionCache.hits).toBeGreaterThanOrEqual(2);
+    expect(value(samples, 'portcullis_token_cache_hits_total', { cache: 'pcr_session_token' })).toBe(newSessionCache.hits);
+    expect(value(samples, 'portcullis_token_cache_misses_total', { cache: 'pcr_session_token' })).toBe(newSessionCache.misses);
 
     const store = (name: string, operation: string) => value(samples, name, { operation });
     expect(store('portcullis_store_operations_total', 'createSession')).toBe(2);

@@ -146,6 +146,20 @@ export function credentialConformanceSuite(name: string, makeStore: () => Promis
       expect(calls).toBe(before);
     });
 
+    it("names this process's own writes to its listeners: the record and the version it is at, null once removed", async () => {
+      const changes: unknown[] = [];
+      credentials.onChange((change) => changes.push(change));
+      await credentials.put('client', 'c9', { n: 1 }, null, now, audit());
+      await credentials.put('client', 'c9', { n: 2 }, 1, now, audit({ action: 'update' }));
+      await credentials.remove('client', 'c9', 2, audit({ action: 'delete' }));
+      await waitFor(() => changes.length >= 3);
+      expect(changes).toEqual([
+        { kind: 'client', id: 'c9', version: 1 },
+        { kind: 'client', id: 'c9', version: 2 },
+        { kind: 'client', id: 'c9', version: null },
+      ]);
+    });
+
     it('is not told of refused writes', async () => {
       await credentials.put('key', 'k1', { n: 1 }, null, now, audit());
       await new Promise((r) => setTimeout(r, 150));

@@ -29,10 +29,13 @@ const audit = (over: Partial<AuditInput> = {}): AuditInput => ({
   ...over,
 });
 
-/** Counts a store's credential change notifications. */
+/** Counts a store's credential change notifications, keeping what each one said. */
 const counting = (store: RedisStore) => {
-  const seen = { calls: 0 };
-  store.credentials.onChange(() => seen.calls++);
+  const seen = { calls: 0, changes: [] as unknown[] };
+  store.credentials.onChange((change) => {
+    seen.calls++;
+    seen.changes.push(change);
+  });
   return seen;
 };
 
@@ -72,6 +75,9 @@ describe.skipIf(!url)('RedisStore managed credentials across processes', () => {
     await a.credentials.put('key', 'k1', { n: 1 }, null, now, audit());
     await eventually(async () => expect(seenB.calls).toBe(1), 1000, 5);
     expect(Date.now() - started).toBeLessThan(1000);
+    // The writer knows which record it wrote; another process only that something changed.
+    await eventually(async () => expect(seenA.changes).toEqual([{ kind: 'key', id: 'k1', version: 1 }]), 1000, 5);
+    expect(seenB.changes).toEqual([null]);
     expect(await b.credentials.get('key', 'k1')).toMatchObject({ version: 1, data: { n: 1 } });
 
     await a.credentials.put('key', 'k1', { n: 2 }, 1, now + 1, audit({ action: 'update' }));

@@ -6,17 +6,18 @@ import type { GridContext } from '../grids/handler.js';
 import type { ManagedGrids } from '../managed/grids.js';
 import type { Services } from '../../pipeline/runtime.js';
 import { StoreUnavailableError } from '../../store/store.js';
+import type { KeyRing } from '../../tokens/keyring.js';
 import { html } from './html.js';
 import { notice, sendPage } from './layout.js';
 import { CONSOLE_PAGES } from './pages/index.js';
 import { consoleRouter } from './routes.js';
 import { ConsoleSessions } from './session.js';
 
-export function consoleApp(parts: { grid: GridContext; grids: ManagedGrids; services: Services }): Router {
+export function consoleApp(parts: { grid: GridContext; grids: ManagedGrids; services: Services; keys: () => KeyRing }): Router {
   const { services } = parts;
-  const config = () => services.current().config;
+  const config = () => parts.grid.declared();
   const sessions = new ConsoleSessions({
-    keys: () => services.current().keys,
+    keys: parts.keys,
     adminTokens: () => config().adminTokens,
     store: services.store,
     clock: services.clock,

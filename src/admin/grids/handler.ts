@@ -2,6 +2,7 @@
 // 503 and anything unexpected into a bare 500, never a stack trace.
 
 import type { Request, Response } from 'express';
+import type { Config } from '../../config/load.js';
 import type { Runtime, Services } from '../../pipeline/runtime.js';
 import { sendPlainError } from '../../respond/errors.js';
 import { StoreUnavailableError } from '../../store/store.js';
@@ -14,16 +15,22 @@ export type Handler = (req: Request, res: Response) => Promise<void> | void;
 export interface GridContext {
   services: GridServices;
   runtime(): Runtime;
+  /**
+   * The config file's part of the running config. Admin calls read settings and admin tokens from it, so a burst
+   * of managed changes does not rebuild the runtime on every admin call (the next proxied request does, once).
+   */
+  declared(): Config;
   now(): number;
   route(handler: Handler): Handler;
   /** Writes an audit entry for a change that is not a credential write (ending sessions, revoking grants), and logs it. */
   audited(res: Response, change: Pick<AuditInput, 'action' | 'grid' | 'target'> & { detail?: Record<string, unknown> }): Promise<void>;
 }
 
-export function gridContext(services: GridServices): GridContext {
+export function gridContext(services: GridServices, declared: () => Config): GridContext {
   return {
     services,
     runtime: () => services.current(),
+    declared,
     now: () => services.clock.now(),
     async audited(res, change) {
       const entry: AuditInput = { at: services.clock.now(), actor: res.locals.admin?.name ?? 'unknown', before: null, after: null, ...change };

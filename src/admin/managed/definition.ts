@@ -7,6 +7,7 @@ import type { ParsedConfig } from '../../config/schema.js';
 import type { ManagedCredentials } from '../../credentials/managed-credentials.js';
 import type { CredentialData } from '../../credentials/records.js';
 import type { CredentialKind } from '../../store/credentials.js';
+import type { KeyRing } from '../../tokens/keyring.js';
 import type { Store } from '../../store/store.js';
 
 /** One problem with a request body: where (in the config file's notation, e.g. `read[0]`) and what. */
@@ -20,6 +21,8 @@ export interface ManagedContext {
   credentials: ManagedCredentials;
   /** The config file's part of what is served, without the managed entries. */
   declared(): Config;
+  /** The signing keys in use. Read without rebuilding a runtime a managed change made stale. */
+  keys(): KeyRing;
 }
 
 /**

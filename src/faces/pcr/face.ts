@@ -11,7 +11,7 @@ import { ApiKeyIndex } from './keys.js';
 import { handleLogin, type LoginContext, type LoginOutcome } from './login.js';
 import { handleLogout } from './logout.js';
 import { maskPcrPath, pcrPathView, type PcrPath } from './paths.js';
-import { SessionTokens } from './session-tokens.js';
+import { sessionTokensFor } from './session-tokens.js';
 
 export const SESSION_TOKEN_AUDIENCE_SUFFIX = '#pcr-session';
 
@@ -32,7 +32,7 @@ export const pcrFace: FaceDefinition = {
       pcr,
       keys: new ApiKeyIndex(config.apiKeys),
       users: config.apiUsers,
-      sessionTokens: new SessionTokens(
+      sessionTokens: sessionTokensFor(
         services.keys,
         { issuer: tokens.issuer, audience: `${tokens.audience}${SESSION_TOKEN_AUDIENCE_SUFFIX}`, leewaySeconds: Math.floor(tokens.leeway / 1000), cacheSize: tokens.cacheSize },
         services.clock,

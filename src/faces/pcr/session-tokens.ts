@@ -24,12 +24,32 @@ export interface SessionTokenClaims {
 /** Sessions without any absolute limit still carry an `exp`; this far out it never decides anything. */
 const UNLIMITED_SECONDS = 10 * 365 * 24 * 3600;
 
+type SessionTokenSettings = { issuer: string; audience: string; leewaySeconds: number; cacheSize: number };
+
+/**
+ * Runtimes built one after another (a reload, a managed key created) share one SessionTokens while the keys,
+ * settings and clock stay the same, so the tokens already verified stay verified instead of costing a signature
+ * check each after every admin change.
+ */
+const shared = new WeakMap<KeyRing, WeakMap<Clock, Map<string, SessionTokens>>>();
+
+export function sessionTokensFor(keys: KeyRing, settings: SessionTokenSettings, clock: Clock): SessionTokens {
+  let byClock = shared.get(keys);
+  if (byClock === undefined) shared.set(keys, (byClock = new WeakMap()));
+  let bySettings = byClock.get(clock);
+  if (bySettings === undefined) byClock.set(clock, (bySettings = new Map()));
+  const key = JSON.stringify(settings);
+  let tokens = bySettings.get(key);
+  if (tokens === undefined) bySettings.set(key, (tokens = new SessionTokens(keys, settings, clock)));
+  return tokens;
+}
+
 export class SessionTokens {
   readonly cache: VerifiedTokenCache<SessionTokenClaims>;
 
   constructor(
     private readonly keys: KeyRing,
-    private readonly settings: { issuer: string; audience: string; leewaySeconds: number; cacheSize: number },
+    private readonly settings: SessionTokenSettings,
     private readonly clock: Clock,
   ) {
     this.cache = new VerifiedTokenCache(settings.cacheSize);

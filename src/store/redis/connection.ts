@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
 import type { Clock } from '../../clock.js';
-import { ChangeListeners } from '../credential-listeners.js';
+import { ChangeListeners, type ChangeListener } from '../credential-listeners.js';
+import type { CredentialChange } from '../credentials.js';
 import { callListener, RevocationListeners, type RevocationListener } from '../records.js';
 import { StoreUnavailableError, type RevocationEvent } from '../store.js';
 import {
@@ -168,13 +169,13 @@ export class RedisConnection {
   }
 
   /** Called when managed credentials changed in another process, and after a resync. */
-  onCredentialsChange(listener: () => void): () => void {
+  onCredentialsChange(listener: ChangeListener): () => void {
     return this.#credentialListeners.add(listener);
   }
 
   /** Tells this process's credential listeners of its own write: its echo from pub/sub is skipped. */
-  credentialsChanged(): void {
-    if (!this.#closed) this.#credentialListeners.notify();
+  credentialsChanged(change: CredentialChange | null): void {
+    if (!this.#closed) this.#credentialListeners.notify(change);
   }
 
   onRevocation(listener: RevocationListener): () => void {

@@ -4,6 +4,7 @@
 
 import type { AuditEntry, AuditInput, CredentialKind, CredentialRecord, CredentialStore, CredentialWrite } from '../credentials.js';
 import { AUDIT_RETENTION } from '../credentials.js';
+import type { ChangeListener } from '../credential-listeners.js';
 import type { RedisContext } from './connection.js';
 import { str } from './encoding.js';
 import { runScript } from './scripts.js';
@@ -98,7 +99,7 @@ export class RedisCredentials implements CredentialStore {
     return raw.map(decodeEntry);
   }
 
-  onChange(listener: () => void): () => void {
+  onChange(listener: ChangeListener): () => void {
     return this.#redis.connection.onCredentialsChange(listener);
   }
 
@@ -115,13 +116,14 @@ export class RedisCredentials implements CredentialStore {
     } catch (err) {
       // A timed-out script may still have run, and then this process would hear of it from nobody: listeners
       // only re-read, so an unneeded call costs one read while a missed one leaves a stale cache.
-      connection.credentialsChanged();
+      connection.credentialsChanged(null);
       throw err;
     }
     const [written, raw] = reply;
     if (Number(written) !== 1) return { ok: false, current: raw ? decodeRecord(raw) : null };
-    connection.credentialsChanged();
-    return { ok: true, record: decodeRecord(raw) };
+    const record = decodeRecord(raw);
+    connection.credentialsChanged({ kind: record.kind, id: record.id, version: script === 'pcRemoveCredential' ? null : record.version });
+    return { ok: true, record };
   }
 
   #scriptKeys(): string[] {

@@ -3,7 +3,7 @@
 // change nor its entry. Records and entries are kept as JSON text and parsed afresh on every read, so callers
 // always get copies. Listeners are told after the commit, in this process only, as the memory store does.
 
-import { ChangeListeners } from '../credential-listeners.js';
+import { ChangeListeners, type ChangeListener } from '../credential-listeners.js';
 import type { AuditEntry, AuditInput, CredentialKind, CredentialRecord, CredentialStore, CredentialWrite } from '../credentials.js';
 import { AUDIT_RETENTION } from '../credentials.js';
 import type { SqliteConnection } from './connection.js';
@@ -120,14 +120,15 @@ export class SqliteCredentials implements CredentialStore {
     const next: CredentialRow = { kind, id, version: 0, created_at: now, updated_at: now, data: JSON.stringify(data) };
     const outcome = this.connection.run('putCredential', () => this.#s.put.immediate(next, expected, audit));
     if ('current' in outcome) return { ok: false, current: outcome.current === undefined ? null : toRecord(outcome.current) };
-    this.#listeners.notify();
-    return { ok: true, record: toRecord(outcome.written) };
+    const record = toRecord(outcome.written);
+    this.#listeners.notify({ kind, id, version: record.version });
+    return { ok: true, record };
   }
 
   async remove(kind: CredentialKind, id: string, expected: number, audit: AuditInput): Promise<CredentialWrite> {
     const outcome = this.connection.run('removeCredential', () => this.#s.remove.immediate({ kind, id }, expected, audit));
     if ('current' in outcome) return { ok: false, current: outcome.current === undefined ? null : toRecord(outcome.current) };
-    this.#listeners.notify();
+    this.#listeners.notify({ kind, id, version: null });
     return { ok: true, record: toRecord(outcome.removed) };
   }
 
@@ -143,7 +144,7 @@ export class SqliteCredentials implements CredentialStore {
     return rows.map(toEntry);
   }
 
-  onChange(listener: () => void): () => void {
+  onChange(listener: ChangeListener): () => void {
     return this.#listeners.add(listener);
   }
 }

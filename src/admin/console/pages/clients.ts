@@ -15,7 +15,7 @@ import { formOf, grantChangeNews, pageSortedHere, plural, postedVersion, problem
 import { durationMs, shownDuration } from './duration-fields.js';
 
 const TITLE = 'API Access';
-const scopeOf = (context: ConsoleContext) => context.admin.runtime().config.parsed.oauth.scope;
+const scopeOf = (context: ConsoleContext) => context.admin.declared().parsed.oauth.scope;
 const page = (res: Response, title: string, content: SafeHtml, status = 200) => sendPage(res, { title, current: 'clients', session: sessionOf(res), status, body: content });
 const described = (answer: GridAnswer) => String(answer.body['error_description'] ?? answer.body['error'] ?? `the admin API answered ${answer.status}`);
 const back = html`<p><a href="${CLIENTS_BASE}">Back to API Access</a></p>`;

@@ -36,7 +36,7 @@ import { KEYS_BASE, keysGrid } from './keys-grid.js';
 
 const CURRENT = 'keys';
 const keyPath = (id: string) => `${KEYS_BASE}/${encodeURIComponent(id)}`;
-const pcrOf = (context: ConsoleContext) => context.admin.runtime().config.parsed.pcr;
+const pcrOf = (context: ConsoleContext) => context.admin.declared().parsed.pcr;
 
 async function showGrid(req: Request, res: Response, context: ConsoleContext, options: { status?: number; problem?: SafeHtml } = {}): Promise<void> {
   const state = gridState(req, 'id');
