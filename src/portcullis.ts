@@ -18,7 +18,7 @@ import type { Forwarder } from './forward/forwarder.js';
 import { applyListenerLimits, createPublicListener, listen } from './listener/public-listener.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { FACES } from './faces/registry.js';
-import { requestClientAddress } from './listener/client-address.js';
+import { requestClientAddress, requestOrigin } from './listener/client-address.js';
 import { healthEndpoints, type ReadinessProbe } from './listener/health.js';
 import { LoginGuard } from './protection/login-guard.js';
 import { identityHeaderNames } from './rewrite/identity-headers.js';
@@ -146,6 +146,7 @@ export class Portcullis implements ObservedProxy {
       builtinEndpoints: healthEndpoints(readiness),
       services: { ...services, onOutcome: (outcome) => hooks.ownEndpoint?.(outcome) },
       clientAddress: requestClientAddress,
+      requestOrigin,
     };
     served = new ServedRuntime(config, (effective, previous) => buildRuntime(effective, runtimeInputs, previous), logger);
     const managed = new ManagedCredentials(store.credentials, logger, () => served!.invalidate());

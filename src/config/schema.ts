@@ -160,6 +160,8 @@ export const configSchema = z.strictObject({
   oauth: z
     .strictObject({
       scope: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/).default('public-api'),
+      /** Whether a client revoking one of its access tokens (POST /oauth/revoke) also revokes the grant it came from. */
+      revokeGrantWithAccessToken: z.boolean().default(false),
       clients: z.array(oauthClientSchema).default([]),
     })
     .prefault({}),

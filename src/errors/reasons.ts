@@ -125,11 +125,13 @@ export const TOKEN_ENDPOINT_REASONS = [
   'client_secret_missing',
   'client_secret_invalid',
   'client_unknown',
+  'token_missing',
+  'token_not_issued_to_client',
 ] as const;
 export type TokenEndpointReason = (typeof TOKEN_ENDPOINT_REASONS)[number];
 
 /** Outcomes that are not refusals: what an own endpoint did, or why forwarding stopped without an answer. */
-export const OUTCOME_REASONS = ['token_issued', 'session_created', 'session_ended_by_logout', 'client_aborted'] as const;
+export const OUTCOME_REASONS = ['token_issued', 'token_revocation_accepted', 'session_created', 'session_ended_by_logout', 'client_aborted'] as const;
 export type OutcomeReason = (typeof OUTCOME_REASONS)[number];
 
 export type ReasonId = DenialReason | TokenEndpointReason | OutcomeReason;

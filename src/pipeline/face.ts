@@ -65,6 +65,8 @@ export interface FaceContext {
   liveness: Liveness;
   /** The client's address as brute-force protection counts it (X-Forwarded-For only from trusted proxies). */
   clientAddress(req: IncomingMessage): string;
+  /** `scheme://host` the client reached the proxy at (forwarded values only from trusted proxies); null when unknown. */
+  requestOrigin(req: IncomingMessage): string | null;
   onOutcome(outcome: OwnEndpointOutcome): void;
 }
 

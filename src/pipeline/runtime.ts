@@ -80,8 +80,9 @@ export interface RuntimeInputs {
   faces: readonly FaceDefinition[];
   /** Endpoints every config has (health probes), beside the faces' own. */
   builtinEndpoints: ReadonlyMap<string, OwnEndpoint>;
-  services: Omit<FaceContext, 'config' | 'keys' | 'accessTokens' | 'clientAddress'>;
+  services: Omit<FaceContext, 'config' | 'keys' | 'accessTokens' | 'clientAddress' | 'requestOrigin'>;
   clientAddress(req: IncomingMessage, isTrustedPeer: (address: string) => boolean): string;
+  requestOrigin(req: IncomingMessage, isTrustedPeer: (address: string) => boolean): string | null;
 }
 
 /** Keeps the previous key ring when the keys did not change, so a reload never invalidates issued tokens. */
@@ -109,7 +110,7 @@ export function buildRuntime(config: Config, inputs: RuntimeInputs, previous: Ru
       ? previous.accessTokens
       : new AccessTokens(keys, { issuer: tokens.issuer, audience: tokens.audience, leewaySeconds: Math.floor(tokens.leeway / 1000), cacheSize: tokens.cacheSize }, inputs.services.clock);
   const isTrustedPeer = compileTrustedPeers(config.parsed.listen.trustedProxies);
-  const context: FaceContext = { ...inputs.services, config, keys, accessTokens, clientAddress: (req) => inputs.clientAddress(req, isTrustedPeer) };
+  const context: FaceContext = { ...inputs.services, config, keys, accessTokens, clientAddress: (req) => inputs.clientAddress(req, isTrustedPeer), requestOrigin: (req) => inputs.requestOrigin(req, isTrustedPeer) };
   const faces = inputs.faces.map((definition) => definition.create(context)).filter((face): face is Face => face !== null);
 
   const authenticators = new Map<string, Authenticator>(faces.flatMap((face) => face.authenticators.map((a) => [a.id, a] as const)));

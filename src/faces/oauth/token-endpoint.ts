@@ -4,12 +4,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OAuthError, invalidRequest } from '../../errors/oauth-error.js';
 import { StoreUnavailableError } from '../../store/store.js';
-import { BodyTooLargeError, readBody } from '../../http/body.js';
 import { sendJson } from '../../respond/json.js';
 import { sendOAuthError } from '../../respond/errors.js';
 import { headerCount } from '../../authenticate/contract.js';
 import { authenticateClient, presentedClient } from './client-auth.js';
-import { parseTokenForm } from './form.js';
+import { readOAuthForm } from './request-form.js';
 import { passwordGrant } from './grants/password.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import type { GrantContext, GrantHandler } from './grants/grant.js';
@@ -21,8 +20,6 @@ const GRANTS: ReadonlyMap<string, GrantHandler> = new Map([
   ['password', passwordGrant],
   ['refresh_token', refreshTokenGrant],
 ]);
-
-const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;.*)?$/i;
 
 /** Anything that is not an OAuth error is our fault: logged for operators, a bare server_error for the client. */
 function unexpected(error: unknown, context: TokenEndpointContext): OAuthError {
@@ -58,23 +55,7 @@ export async function handleTokenRequest(
   let clientId: string | null = null;
   let username: string | null = null;
   try {
-    if (req.method !== 'POST') {
-      throw new OAuthError('invalid_request', 'use POST for the token endpoint', 'method_not_allowed', { status: 405, headers: { allow: 'POST' } });
-    }
-    const contentType = req.headers['content-type'];
-    if (contentType === undefined || !FORM_TYPE.test(contentType)) {
-      throw invalidRequest('the body must be application/x-www-form-urlencoded', 'content_type_invalid');
-    }
-    let body: Buffer;
-    try {
-      body = await readBody(req, context.maxBodyBytes);
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) {
-        throw new OAuthError('invalid_request', 'the request body is too large', 'body_too_large', { status: 413, headers: { connection: 'close' } });
-      }
-      throw invalidRequest('the request body could not be read', 'body_unreadable');
-    }
-    const params = parseTokenForm(body);
+    const params = await readOAuthForm(req, context.maxBodyBytes, 'token');
     grantType = params.get('grant_type') ?? null;
     username = params.get('username') ?? null;
     const presented = presentedClient(req.headers, headerCount(req.rawHeaders, 'authorization'), params);
