@@ -9,10 +9,9 @@ import { headerCount } from '../../authenticate/contract.js';
 import { OAuthError, invalidRequest } from '../../errors/oauth-error.js';
 import type { ReasonId } from '../../errors/reasons.js';
 import { sendOAuthError } from '../../respond/errors.js';
-import { StoreUnavailableError } from '../../store/store.js';
 import { authenticateClient, presentedClient } from './client-auth.js';
 import { refreshTokenFamily } from './refresh-tokens.js';
-import { readOAuthForm } from './request-form.js';
+import { asOAuthError, readOAuthForm } from './request-form.js';
 import type { TokenEndpointContext } from './token-endpoint.js';
 
 export const REVOCATION_ENDPOINT_PATH = '/oauth/revoke';
@@ -55,12 +54,7 @@ export async function handleRevocation(req: IncomingMessage, res: ServerResponse
     res.end();
     return { status: 200, reason: 'token_revocation_accepted', clientId };
   } catch (error) {
-    const oauthError =
-      error instanceof OAuthError
-        ? error
-        : error instanceof StoreUnavailableError
-          ? new OAuthError('temporarily_unavailable', 'the token store is unavailable; try again shortly', 'store_unavailable', { headers: { 'retry-after': '1' } })
-          : unexpected(error, context);
+    const oauthError = asOAuthError(error, context.logger, 'revocation');
     sendOAuthError(res, oauthError);
     return { status: oauthError.status, reason: oauthError.reason, clientId };
   }
@@ -89,9 +83,4 @@ async function revokeAccessToken(token: string, clientId: string, context: Revoc
   await context.store.revokeToken(claims.jti, claims.exp * 1000);
   if (context.revokeGrantWithAccessToken) await context.store.revokeFamily(claims.fid, context.clock.now());
   return true;
-}
-
-function unexpected(error: unknown, context: RevocationContext): OAuthError {
-  context.logger.error({ err: error }, 'revocation request failed unexpectedly');
-  return new OAuthError('server_error', 'the request could not be processed', 'internal_error');
 }

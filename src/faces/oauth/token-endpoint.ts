@@ -3,12 +3,11 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OAuthError, invalidRequest } from '../../errors/oauth-error.js';
-import { StoreUnavailableError } from '../../store/store.js';
 import { sendJson } from '../../respond/json.js';
 import { sendOAuthError } from '../../respond/errors.js';
 import { headerCount } from '../../authenticate/contract.js';
 import { authenticateClient, presentedClient } from './client-auth.js';
-import { readOAuthForm } from './request-form.js';
+import { asOAuthError, readOAuthForm } from './request-form.js';
 import { passwordGrant } from './grants/password.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import type { GrantContext, GrantHandler } from './grants/grant.js';
@@ -20,12 +19,6 @@ const GRANTS: ReadonlyMap<string, GrantHandler> = new Map([
   ['password', passwordGrant],
   ['refresh_token', refreshTokenGrant],
 ]);
-
-/** Anything that is not an OAuth error is our fault: logged for operators, a bare server_error for the client. */
-function unexpected(error: unknown, context: TokenEndpointContext): OAuthError {
-  context.logger.error({ err: error }, 'token request failed unexpectedly');
-  return new OAuthError('server_error', 'the request could not be processed', 'internal_error');
-}
 
 export type TokenEndpointContext = Omit<GrantContext, 'client' | 'params'> & {
   logger: Logger;
@@ -88,12 +81,7 @@ export async function handleTokenRequest(
       throw error;
     }
   } catch (error) {
-    const oauthError =
-      error instanceof OAuthError
-        ? error
-        : error instanceof StoreUnavailableError
-          ? new OAuthError('temporarily_unavailable', 'the token store is unavailable; try again shortly', 'store_unavailable', { headers: { 'retry-after': '1' } })
-          : unexpected(error, context);
+    const oauthError = asOAuthError(error, context.logger, 'token');
     sendOAuthError(res, oauthError);
     return { status: oauthError.status, reason: oauthError.reason, grantType, clientId, username };
   }
