@@ -1,11 +1,11 @@
 // Tools that produce what a config stores instead of secrets: scrypt hashes, API keys with their hashes, and
 // token-signing keys.
 
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { hashSecret } from '../secrets/hash.js';
 import { sha256KeyHash } from '../config/secrets.js';
 import { generateSigningKey, type SigningAlgorithm } from '../tokens/keyring.js';
+import { generatedSecret } from '../secrets/generate.js';
 
 async function readSecretFromStdin(): Promise<string> {
   const stdin = process.stdin;
@@ -56,7 +56,7 @@ export async function runHashSecret(args: string[]): Promise<number> {
 
 export async function runGenerateKey(args: string[]): Promise<number> {
   parseArgs({ args, options: {} });
-  const key = randomBytes(32).toString('base64url');
+  const key = generatedSecret();
   console.log(`key:  ${key}\nhash: ${sha256KeyHash(key)}\n\nGive the key to the API client; put only the hash in the config (pcr.keys[].key).`);
   return 0;
 }

@@ -4,6 +4,7 @@
 
 import { z } from 'zod';
 import type { ResolvedApiKey, ResolvedApiUser, ResolvedClient, ResolvedOperator } from '../config/load.js';
+import { isSha256KeyHash } from '../config/secrets.js';
 import { parseSecretHash } from '../secrets/hash.js';
 import type { StoredSecret } from '../secrets/verifier.js';
 import type { CredentialKind, CredentialRecord } from '../store/credentials.js';
@@ -13,7 +14,7 @@ const sessions = z.strictObject({ lifetimeSeconds: z.number().int().min(0).optio
 
 export const keyData = z.strictObject({
   description: z.string(),
-  keyHash: z.string().regex(/^sha256\$[A-Za-z0-9_-]{43}$/),
+  keyHash: z.string().refine(isSha256KeyHash),
   read: strings,
   write: strings,
   expiresAt: z.number().nullable(),

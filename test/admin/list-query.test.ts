@@ -70,3 +70,19 @@ describe('pageOf with yes/no columns', () => {
     expect(pageOf(flags, 'id', { sort: 'tokenAuth', order: 'desc' }).rows.map((r) => r['id'])).toEqual(['a', 'c', 'b']);
   });
 });
+
+describe('pageOf with sort keys', () => {
+  it('sorts a column on its key, also a column no row shows', () => {
+    const clients = [
+      { id: 'a', accessTokenTtl: '1h', grants: ['password'] },
+      { id: 'b', accessTokenTtl: '30m', grants: ['password', 'refresh_token'] },
+      { id: 'c', accessTokenTtl: '1h30m', grants: [] as string[] },
+    ];
+    const keys = {
+      accessTokenTtl: (row: Record<string, unknown>) => ({ '30m': 30, '1h': 60, '1h30m': 90 })[String(row['accessTokenTtl'])],
+      refreshToken: (row: Record<string, unknown>) => (row['grants'] as string[]).includes('refresh_token'),
+    };
+    expect(pageOf(clients, 'id', { sort: 'accessTokenTtl' }, keys).rows.map((r) => r['id'])).toEqual(['b', 'a', 'c']);
+    expect(pageOf(clients, 'id', { sort: 'refreshToken', order: 'desc' }, keys).rows.map((r) => r['id'])).toEqual(['b', 'a', 'c']);
+  });
+});

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditInput, CredentialStore } from '../../src/store/credentials.js';
 import type { StoreHarness } from './conformance.js';
 
-const audit = (over: Partial<AuditInput> = {}): AuditInput => ({
+/** An audit entry for a test write, with what the test cares about changed. */
+export const audit = (over: Partial<AuditInput> = {}): AuditInput => ({
   at: 1_800_000_000_000,
   actor: 'ops',
   action: 'create',

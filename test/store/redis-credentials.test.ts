@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import type { AuditInput } from '../../src/store/credentials.js';
+import { audit } from './credential-conformance.js';
 import { RedisStore } from '../../src/store/redis/redis-store.js';
 import { StoreUnavailableError } from '../../src/store/store.js';
 import { eventually, flushKeyPrefix, sharedRedisUrl, startPrivateRedis, uniqueKeyPrefix, type PrivateRedis } from '../helpers/redis.js';
@@ -18,16 +18,6 @@ const nextPrefix = () => `${filePrefix}${++counter}:`;
 const settle = (ms = 200) => new Promise((r) => setTimeout(r, ms));
 const now = 1_800_000_000_000;
 
-const audit = (over: Partial<AuditInput> = {}): AuditInput => ({
-  at: now,
-  actor: 'ops',
-  action: 'create',
-  grid: 'keys',
-  target: 'k1',
-  before: null,
-  after: { id: 'k1' },
-  ...over,
-});
 
 /** Counts a store's credential change notifications, keeping what each one said. */
 const counting = (store: RedisStore) => {

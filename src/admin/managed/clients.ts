@@ -4,7 +4,7 @@
 // Deleting a client revokes every grant it holds.
 
 import { z } from 'zod';
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration, parseDuration } from '../../config/duration.js';
 import { oauthClientSchema } from '../../config/schema.js';
 import type { ClientData } from '../../credentials/records.js';
 import type { GridDefinition } from './definition.js';
@@ -15,6 +15,7 @@ import { generatedSecret, secretInput, shownIfGenerated, storedHash } from './se
 const SCOPE_IS_FIXED = 'the scope is the proxy\'s one scope (oauth.scope in the config file) and cannot be set per client';
 
 const fields = oauthClientSchema.shape;
+const grantsOf = (row: Record<string, unknown>): unknown[] => (Array.isArray(row['grants']) ? row['grants'] : []);
 // A lifetime of zero would issue tokens that are dead on arrival.
 const lifetime = (example: string) => fields.accessTokenTtl.refine((ms) => ms > 0, `expected a duration above zero, like "${example}"`);
 const createSchema = z.strictObject({
@@ -66,6 +67,13 @@ export const clientsGrid: GridDefinition<'client'> = {
     return { id, description: d.description, accessTokenTtl: formatDuration(d.accessTokenTtl), refreshTokenTtl: formatDuration(d.refreshTokenTtl), grants: d.grants };
   },
   live: { field: 'liveGrants', count: (store, now) => liveGrantsBy(store, now, 'clientId') },
+  // Lifetimes are shown as "1h30m", which sorts wrongly as text; the two authorizations are one array.
+  sortKeys: {
+    accessTokenTtl: (row) => parseDuration(String(row['accessTokenTtl'])),
+    refreshTokenTtl: (row) => parseDuration(String(row['refreshTokenTtl'])),
+    password: (row) => grantsOf(row).includes('password'),
+    refreshToken: (row) => grantsOf(row).includes('refresh_token'),
+  },
   async end(store, id, now) {
     return { grantsRevoked: await revokeGrants(store, { clientId: id }, now) };
   },

@@ -8,6 +8,7 @@ import type { ManagedCredentials } from '../../credentials/managed-credentials.j
 import type { CredentialData } from '../../credentials/records.js';
 import type { CredentialKind } from '../../store/credentials.js';
 import type { KeyRing } from '../../tokens/keyring.js';
+import type { SortKeys } from './list-query.js';
 import type { Store } from '../../store/store.js';
 
 /** One problem with a request body: where (in the config file's notation, e.g. `read[0]`) and what. */
@@ -62,6 +63,8 @@ export interface GridDefinition<K extends CredentialKind = CredentialKind> {
   live?: { field: string; count(store: Store, now: number): Promise<Map<string, number>> };
   /** Ends what the record's deletion ends (sessions, grants) on every process; the count per kind. */
   end(store: Store, id: string, now: number): Promise<Record<string, number>>;
+  /** Columns that sort on something other than their shown value (see `pageOf`). */
+  sortKeys?: SortKeys;
   /** A delete that would end this many live sessions needs `?force=true`: the vendor warns the key may be in use. */
   guardsDelete?: boolean;
 }

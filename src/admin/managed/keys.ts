@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { apiKeySchema, isoDate, sectionId, sessionLimits } from '../../config/schema/pcr.js';
 import { sha256KeyHash } from '../../config/secrets.js';
 import type { KeyData } from '../../credentials/records.js';
+import { iso } from '../grids/views.js';
 import type { GridDefinition, GridInput, Problem } from './definition.js';
 import { refusedFields, validate, without } from './problems.js';
 import { generatedSecret } from './secrets.js';
@@ -25,7 +26,6 @@ const patchSchema = z
   })
   .partial();
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** Sections a key names that the running config does not have, with the config file's message. */
 function unknownSections(body: Record<string, unknown>, input: GridInput): Problem[] {

@@ -23,12 +23,17 @@ const compare = (a: unknown, b: unknown): number => {
   return searchable(a).localeCompare(searchable(b)) || String(a).localeCompare(String(b));
 };
 
-export function pageOf(rows: Record<string, unknown>[], idField: string, query: ListQuery): { rows: Record<string, unknown>[]; total: number } {
+/** How a column sorts when its shown value would sort wrongly (a lifetime shown as "1h30m"), or is derived. */
+export type SortKeys = Readonly<Record<string, (row: Record<string, unknown>) => unknown>>;
+
+export function pageOf(rows: Record<string, unknown>[], idField: string, query: ListQuery, sortKeys: SortKeys = {}): { rows: Record<string, unknown>[]; total: number } {
   const needle = query.q?.trim().toLowerCase();
   const kept = needle ? rows.filter((row) => Object.values(row).some((value) => searchable(value).toLowerCase().includes(needle))) : rows;
-  const field = query.sort !== undefined && rows.some((row) => Object.hasOwn(row, query.sort!)) ? query.sort : idField;
+  const sort = query.sort;
+  const field = sort !== undefined && (Object.hasOwn(sortKeys, sort) || rows.some((row) => Object.hasOwn(row, sort))) ? sort : idField;
+  const valueOf = sortKeys[field] ?? ((row: Record<string, unknown>) => row[field]);
   const direction = query.order === 'desc' ? -1 : 1;
-  kept.sort((a, b) => direction * compare(a[field], b[field]) || compare(a[idField], b[idField]));
+  kept.sort((a, b) => direction * compare(valueOf(a), valueOf(b)) || compare(a[idField], b[idField]));
   const offset = query.offset ?? 0;
   return { rows: query.limit === undefined ? kept.slice(offset) : kept.slice(offset, offset + query.limit), total: kept.length };
 }

@@ -2,11 +2,10 @@
 // passwords and secrets an admin sets hashed with scrypt before they are stored. A value already in the
 // `portcullis hash-secret` format is stored as given, so an admin can hand over a hash instead of the secret.
 
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { hashSecret, isSecretHash } from '../../secrets/hash.js';
 
-export const generatedSecret = (): string => randomBytes(32).toString('base64url');
+export { generatedSecret } from '../../secrets/generate.js';
 
 /** A secret or password as an admin sends it. */
 export const secretInput = z.string({ error: 'expected a string' }).min(8, 'expected at least 8 characters').max(1024, 'expected at most 1024 characters');

@@ -45,7 +45,7 @@ export class ManagedGridService<K extends CredentialKind = CredentialKind> {
       const data = dataOf(def.kind, record);
       if (data !== null) rows.push(withCount(record.id, this.#managedView(record, data)));
     }
-    return pageOf(rows, def.idField, query);
+    return pageOf(rows, def.idField, query, def.sortKeys);
   }
 
   async get(id: string): Promise<GridAnswer> {

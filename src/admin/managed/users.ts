@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { apiUserSchema, isoDate } from '../../config/schema/pcr.js';
 import type { UserData } from '../../credentials/records.js';
+import { iso } from '../grids/views.js';
 import type { GridDefinition, GridInput, Problem } from './definition.js';
 import { refusedFields, validate, without } from './problems.js';
 import { generatedSecret, secretInput, shownIfGenerated, storedHash } from './secrets.js';
@@ -18,7 +19,6 @@ const createSchema = z.strictObject({
 });
 const patchSchema = z.strictObject({ sessionExpiresAt: isoDate.nullable() }).partial();
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 function unknownKeys(body: Record<string, unknown>, input: GridInput): Problem[] {
   const keys = body['keys'];

@@ -11,8 +11,8 @@ import { filterForm, gridState, header, listQuery, pager, type GridState } from 
 import { html, type SafeHtml } from '../html.js';
 import { csrfField, notice, sendPage } from '../layout.js';
 import { clientBody, clientDetails, clientErrors, clientForm, clientPath, CLIENTS_BASE, NEW_CLIENT, shownOnce, typedFromBody, typedFromView, type ClientTyped } from './clients-form.js';
-import { formOf, grantChangeNews, pageSortedHere, plural, postedVersion, problemsOf, recordActions, staleNotice } from './common.js';
-import { durationMs, shownDuration } from './duration-fields.js';
+import { formOf, grantChangeNews, plural, postedVersion, problemsOf, recordActions, staleNotice } from './common.js';
+import { shownDuration } from './duration-fields.js';
 
 const TITLE = 'API Access';
 const scopeOf = (context: ConsoleContext) => context.admin.declared().parsed.oauth.scope;
@@ -22,22 +22,7 @@ const back = html`<p><a href="${CLIENTS_BASE}">Back to API Access</a></p>`;
 const missing = (id: string) => html`${notice('error', `There is no API access "${id}"; it may have been deleted.`)}${back}`;
 const grantsOf = (row: Record<string, unknown>) => (Array.isArray(row['grants']) ? row['grants'].map(String) : []);
 
-/**
- * Columns the API would sort wrongly: lifetimes are text there ("30m" after "1h") and the two authorizations are
- * one array. For these the page sorts the filtered rows itself on a number; every other column sorts in the API.
- */
-const DERIVED_SORT: Record<string, (row: Record<string, unknown>) => number> = {
-  accessTokenTtl: (row) => durationMs(row['accessTokenTtl']),
-  refreshTokenTtl: (row) => durationMs(row['refreshTokenTtl']),
-  password: (row) => (grantsOf(row).includes('password') ? 1 : 0),
-  refreshToken: (row) => (grantsOf(row).includes('refresh_token') ? 1 : 0),
-};
-
-async function rowsFor(context: ConsoleContext, state: GridState): Promise<{ rows: Record<string, unknown>[]; total: number }> {
-  const derived = DERIVED_SORT[state.sort];
-  if (derived === undefined) return context.grids.clients.list(listQuery(state));
-  return pageSortedHere((query) => context.grids.clients.list(query), state, 'id', derived);
-}
+const rowsFor = (context: ConsoleContext, state: GridState) => context.grids.clients.list(listQuery(state));
 
 async function grid(req: Request, res: Response, context: ConsoleContext): Promise<void> {
   const state = gridState(req, 'id');

@@ -5,10 +5,9 @@
 // and Operators pages: the news after a change, the 412 notice, and columns the page sorts itself.
 
 import type { Request, Response } from 'express';
-import { pageOf } from '../../managed/list-query.js';
 import type { GridAnswer } from '../../managed/service.js';
 import type { Problem } from '../forms.js';
-import { type GridState, PAGE_SIZE, shownDate } from '../grid-table.js';
+import { type GridState, shownDate } from '../grid-table.js';
 import { html, type SafeHtml } from '../html.js';
 import { CONSOLE_BASE, csrfField, notice, sendPage } from '../layout.js';
 import { canManage, queryText, sessionOf } from '../context.js';
@@ -190,18 +189,6 @@ export function grantChangeNews(req: Request, label: string): SafeHtml {
 /** 412: another admin saved first. What was typed stays on the page; the link loads the current version. */
 export const staleNotice = (noun: string, verb: 'saved' | 'deleted', reload: string): SafeHtml =>
   notice('error', html`Someone else changed this ${noun} since you opened it, so it was not ${verb}. <a href="${reload}">Reload the ${noun}</a> to see the current values, then ${verb === 'saved' ? 'apply your change' : 'decide'} again.`);
-
-/** One page of the rows matching the filter, sorted here on `sortKey` for a column the API would sort wrongly. */
-export async function pageSortedHere(
-  list: (query: { q?: string }) => Promise<{ rows: Record<string, unknown>[] }>,
-  state: GridState,
-  idField: string,
-  sortKey: (row: Record<string, unknown>) => number,
-): Promise<{ rows: Record<string, unknown>[]; total: number }> {
-  const all = await list(state.q ? { q: state.q } : {});
-  const keyed = all.rows.map((row) => ({ ...row, sortKey: sortKey(row) }));
-  return pageOf(keyed, idField, { sort: 'sortKey', order: state.order, offset: (state.page - 1) * PAGE_SIZE, limit: PAGE_SIZE });
-}
 
 /** A grid row's Edit and Delete links; a row of the config file says so instead. */
 export function recordActions(row: Record<string, unknown>, id: string, pathOf: (id: string, action: 'edit' | 'delete') => string): SafeHtml {

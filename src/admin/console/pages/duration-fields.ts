@@ -56,8 +56,6 @@ export function shownDuration(duration: unknown): string {
   return parts.length > 0 ? parts.join(' ') : '0 min';
 }
 
-/** A lifetime in milliseconds, for sorting the grid by it (the API's text "30m" would sort after "1h"). */
-export const durationMs = (duration: unknown): number => (typeof duration === 'string' ? (parseDuration(duration) ?? 0) : 0);
 
 /**
  * The hours and minutes fields under one legend. The fieldset carries the id `f-<field>` so the problem summary's

@@ -11,7 +11,7 @@ import { filterForm, gridState, header, listQuery, pager, type GridState } from 
 import { html, type SafeHtml } from '../html.js';
 import { csrfField, notice, sendPage } from '../layout.js';
 import { shownOnce } from './clients-form.js';
-import { formOf, grantChangeNews, pageSortedHere, plural, postedVersion, problemsOf, recordActions, staleNotice } from './common.js';
+import { formOf, grantChangeNews, plural, postedVersion, problemsOf, recordActions, staleNotice } from './common.js';
 import { NEW_OPERATOR, operatorBody, operatorDetails, operatorErrors, operatorForm, operatorPath, OPERATORS_BASE, typedFromBody, typedFromView, type OperatorTyped } from './operators-form.js';
 
 const TITLE = 'Operators';
@@ -21,11 +21,7 @@ const listText = (v: unknown) => (Array.isArray(v) && v.length > 0 ? v.map(Strin
 const back = html`<p><a href="${OPERATORS_BASE}">Back to Operators</a></p>`;
 const missing = (login: string) => html`${notice('error', `There is no operator "${login}"; it may have been deleted.`)}${back}`;
 
-async function rowsFor(context: ConsoleContext, state: GridState): Promise<{ rows: Record<string, unknown>[]; total: number }> {
-  // The API compares booleans as equal, so "API access" is sorted here, on the filtered rows, as 0 and 1.
-  if (state.sort !== 'apiAccess') return context.grids.operators.list(listQuery(state));
-  return pageSortedHere((query) => context.grids.operators.list(query), state, 'login', (row) => (row['apiAccess'] === true ? 1 : 0));
-}
+const rowsFor = (context: ConsoleContext, state: GridState) => context.grids.operators.list(listQuery(state));
 
 async function grid(req: Request, res: Response, context: ConsoleContext): Promise<void> {
   const state = gridState(req, 'login');
