@@ -4,7 +4,10 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { AdminRole } from '../config/schema.js';
 import { sendPlainError } from '../respond/errors.js';
+import { identifyAdminToken } from '../secrets/admin-tokens.js';
 import type { SecretVerifier, StoredSecret } from '../secrets/verifier.js';
+
+export { identifyAdminToken };
 
 const BEARER = /^[Bb][Ee][Aa][Rr][Ee][Rr] +(\S{1,1024})$/;
 
@@ -48,19 +51,6 @@ export function requireAdminToken(tokens: () => readonly AdminCredential[], veri
       next();
     }, next);
   };
-}
-
-/**
- * The configured admin token `presented` is, or null. Every token is verified, whichever matches, so the time
- * taken does not tell which entry (or whether an early one) matched beyond what the verifier's success cache
- * already does.
- */
-export async function identifyAdminToken<T extends AdminCredential>(presented: string, configured: readonly T[], verifier: SecretVerifier): Promise<T | null> {
-  const results = await Promise.all(configured.map((token) => verifier.verify(presented, token.secret)));
-  const matched = configured.filter((_token, i) => results[i]);
-  // Load refuses two entries with one secret where it can see it; where it cannot (one plain secret in two
-  // files), the narrower role wins, so an ambiguous config never grants more than every entry it matches.
-  return matched.find((t) => t.role === 'read') ?? matched[0] ?? null;
 }
 
 /** The one place roles are enforced, after requireAdminToken: grids need not check them. */

@@ -13,7 +13,10 @@ import type { Credential } from '../session/liveness.js';
 import type { RequestTarget } from '../target/request-target.js';
 
 export interface Identity {
-  method: 'oauth' | 'api-key' | 'api-session';
+  /** `oauth-client`: an OAuth client acting for itself (client_credentials), never an operator of the same name. */
+  method: 'oauth' | 'oauth-client' | 'api-key' | 'api-session' | 'external-jwt';
+  /** The configured name of the external identity provider whose token this is (external-jwt only). */
+  issuer?: string;
   user?: string;
   clientId?: string;
   scope?: string;

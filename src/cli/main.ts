@@ -1,13 +1,15 @@
 // The `portcullis` command: run the proxy, check a config, and the small tools operators need to write one
-// (secret hashes, API keys, signing keys).
+// (the config's JSON Schema, secret hashes, API keys, signing keys).
 
 import { parseArgs } from 'node:util';
 import { runStart } from './start.js';
 import { runCheckConfig } from './check-config.js';
+import { runSchema } from './schema.js';
 import { runHashSecret, runGenerateKey, runGenerateSigningKey } from './secrets.js';
 
 const USAGE = `Usage: portcullis [start] --config FILE [--upstream URL] [--port N] [--host H] [--store memory|sqlite:FILE|redis://...] [--admin-port N]
        portcullis check-config FILE
+       portcullis schema [--out FILE]    (the config file's JSON Schema, for editors)
        portcullis hash-secret            (reads the secret from stdin, or asks for it)
        portcullis generate-key           (prints a new API key and the hash for the config)
        portcullis generate-signing-key [--alg RS256|ES256|EdDSA] [--kid ID]
@@ -21,6 +23,7 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
   ['start', runStart],
   ['check-config', runCheckConfig],
+  ['schema', runSchema],
   ['hash-secret', runHashSecret],
   ['generate-key', runGenerateKey],
   ['generate-signing-key', runGenerateSigningKey],

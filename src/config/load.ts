@@ -57,6 +57,10 @@ export interface ResolvedClient extends Omit<OAuthClientConfig, 'secret'> {
   secret: StoredSecret;
   allowsPassword: boolean;
   allowsRefresh: boolean;
+  /** The client may get tokens for itself (grant_type=client_credentials); it then has a `serviceIdentity`. */
+  allowsClientCredentials: boolean;
+  /** The client may call POST /oauth/introspect. */
+  mayIntrospect: boolean;
 }
 
 export interface ResolvedOperator extends Omit<OperatorConfig, 'password'> {
@@ -209,6 +213,8 @@ async function resolveSecrets(parsed: ParsedConfig, source: string, context: Res
             secret,
             allowsPassword: client.grants.includes('password'),
             allowsRefresh: client.grants.includes('refresh_token'),
+            allowsClientCredentials: client.grants.includes('client_credentials'),
+            mayIntrospect: client.introspect,
           });
       }),
     );

@@ -2,6 +2,7 @@
 // signing key, sections and keys that exist where they are named, one way to reach Redis.
 
 import type { ParsedConfig } from './schema.js';
+import { checkExternalIssuers } from './schema/external-issuers.js';
 
 export function duplicates<T>(items: readonly T[], key: (item: T) => string): Set<number> {
   const seen = new Set<string>();
@@ -26,6 +27,7 @@ export function checkReferences(config: ParsedConfig, problems: { path: (string 
   }
   const usesPcr = config.routes.some((r) => r.authenticators?.includes('pcr-api-key'));
   if (usesPcr && !config.pcr) add(['routes'], 'a route uses the "pcr-api-key" authenticator but there is no "pcr" section');
+  checkExternalIssuers(config, add);
   if (config.store.type === 'redis') {
     const s = config.store;
     const ways = [s.url !== undefined || s.host !== undefined, s.sentinel !== undefined, s.cluster !== undefined].filter(Boolean).length;

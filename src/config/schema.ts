@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { attribute, duration, headerName, isAddressOrCidr, secretSource } from './schema/fields.js';
 import { pcrSchema } from './schema/pcr.js';
 import { storeSchema } from './schema/store.js';
+import { forwardAuthSchema } from './schema/forward-auth.js';
+import { externalIssuersSchema } from './schema/external-issuers.js';
 
 export { secretSource, storeSchema };
 export type { SecretSourceInput } from './schema/fields.js';
@@ -50,20 +52,48 @@ const signingKey = z.strictObject({
   active: z.boolean().default(false),
 });
 
-export const oauthClientSchema = z.strictObject({
-  id: z.string().min(1).max(200),
-  description: z.string().default(''),
-  secret: secretSource,
-  accessTokenTtl: duration('1h'),
-  refreshTokenTtl: duration('8h'),
-  grants: z
-    .array(z.enum(['password', 'refresh_token']))
-    .min(1)
-    .refine((g) => new Set(g).size === g.length, 'grants must not repeat'),
+const login = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces');
+
+/**
+ * Who a client is forwarded upstream as when it acts on its own behalf (grant_type=client_credentials, Cockpit's
+ * "Password" authorization switched off): an operator's attributes without an operator or a password.
+ */
+export const serviceIdentitySchema = z.strictObject({
+  name: login,
+  teams: z.array(attribute).default([]),
+  organizations: z.array(attribute).default([]),
+  features: z.array(attribute).default([]),
 });
 
+export const OAUTH_GRANTS = ['password', 'refresh_token', 'client_credentials'] as const;
+
+export const SERVICE_IDENTITY_REQUIRED = 'required when grants include client_credentials: the identity the client is forwarded as';
+
+export const oauthClientSchema = z
+  .strictObject({
+    id: z.string().min(1).max(200),
+    description: z.string().default(''),
+    secret: secretSource,
+    accessTokenTtl: duration('1h'),
+    /** 8h when absent, as the admin API's default: a client without the refresh_token grant need not name one. */
+    refreshTokenTtl: duration('8h').prefault('8h'),
+    grants: z
+      .array(z.enum(OAUTH_GRANTS))
+      .min(1)
+      .refine((g) => new Set(g).size === g.length, 'grants must not repeat'),
+    /** Kept while client_credentials is switched off, so switching it on again restores the same identity. */
+    serviceIdentity: serviceIdentitySchema.optional(),
+    /** Whether this client may call POST /oauth/introspect (RFC 7662) about tokens. */
+    introspect: z.boolean().default(false),
+  })
+  .superRefine((client, ctx) => {
+    if (client.grants.includes('client_credentials') && client.serviceIdentity === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['serviceIdentity'], message: SERVICE_IDENTITY_REQUIRED });
+    }
+  });
+
 export const operatorSchema = z.strictObject({
-  login: z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces'),
+  login,
   password: secretSource,
   apiAccess: z.boolean(),
   teams: z.array(attribute).default([]),
@@ -167,6 +197,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   operators: z.array(operatorSchema).default([]),
   pcr: pcrSchema.optional(),
+  forwardAuth: forwardAuthSchema.optional(),
+  externalIssuers: externalIssuersSchema,
   routes: z.array(routeFor(z.string())).min(1),
   identityHeaders: z
     .strictObject({
@@ -180,6 +212,8 @@ export const configSchema = z.strictObject({
       apiKeyId: headerName.default('X-Portcullis-Api-Key-Id'),
       section: headerName.default('X-Portcullis-Section'),
       access: headerName.default('X-Portcullis-Access'),
+      /** The configured name of the external identity provider that vouched for the user (external-jwt). */
+      issuer: headerName.default('X-Portcullis-Issuer'),
       /** Every incoming header starting with one of these is removed, whatever the proxy sets. */
       stripPrefixes: z.array(headerName).default(['X-Portcullis-']),
     })

@@ -4,6 +4,7 @@
 
 import { z } from 'zod';
 import type { ResolvedApiKey, ResolvedApiUser, ResolvedClient, ResolvedOperator } from '../config/load.js';
+import { OAUTH_GRANTS } from '../config/schema.js';
 import { isSha256KeyHash } from '../config/secrets.js';
 import { parseSecretHash } from '../secrets/hash.js';
 import type { StoredSecret } from '../secrets/verifier.js';
@@ -29,7 +30,10 @@ export const clientData = z.strictObject({
   secretHash: z.string(),
   accessTokenTtl: z.number().int().positive(),
   refreshTokenTtl: z.number().int().positive(),
-  grants: z.array(z.enum(['password', 'refresh_token'])),
+  grants: z.array(z.enum(OAUTH_GRANTS)),
+  // Records written before these fields existed read as "no service identity" and "may not introspect".
+  serviceIdentity: z.strictObject({ name: z.string().min(1), teams: strings, organizations: strings, features: strings }).nullable().default(null),
+  introspect: z.boolean().default(false),
 });
 
 export const operatorData = z.strictObject({ passwordHash: z.string(), apiAccess: z.boolean(), teams: strings, organizations: strings, features: strings });
@@ -94,6 +98,11 @@ export function resolveClient(id: string, d: ClientData): ResolvedClient | null 
     grants: d.grants,
     allowsPassword: d.grants.includes('password'),
     allowsRefresh: d.grants.includes('refresh_token'),
+    // A record that allows the grant without saying whom it acts as is not served the grant (no one to forward).
+    allowsClientCredentials: d.grants.includes('client_credentials') && d.serviceIdentity !== null,
+    ...(d.serviceIdentity === null ? {} : { serviceIdentity: d.serviceIdentity }),
+    introspect: d.introspect,
+    mayIntrospect: d.introspect,
   };
 }
 

@@ -43,6 +43,18 @@ export const REASONS = {
   operator_disabled: { status: 401, message: 'the access token is no longer valid', bearerError: 'invalid_token' },
   scope_insufficient: { status: 403, message: 'the access token does not have the required scope', bearerError: 'insufficient_scope' },
 
+  // Tokens of external identity providers (externalIssuers)
+  issuer_unknown: { status: 401, message: 'the token was not issued by an accepted issuer', bearerError: 'invalid_token' },
+  issuer_keys_unavailable: { status: 503, message: "the issuer's signing keys cannot be fetched; try again shortly" },
+  external_token_invalid: { status: 401, message: 'the access token is not valid', bearerError: 'invalid_token' },
+  external_algorithm_refused: { status: 401, message: 'the access token is not valid', bearerError: 'invalid_token' },
+  external_key_unknown: { status: 401, message: 'the access token is not valid', bearerError: 'invalid_token' },
+  external_token_expired: { status: 401, message: 'the access token expired', bearerError: 'invalid_token' },
+  external_token_not_yet_valid: { status: 401, message: 'the access token is not valid yet', bearerError: 'invalid_token' },
+  external_audience_mismatch: { status: 401, message: 'the access token is not meant for this service', bearerError: 'invalid_token' },
+  external_claim_missing: { status: 401, message: 'the access token lacks a required claim', bearerError: 'invalid_token' },
+  external_claims_invalid: { status: 401, message: 'the access token does not name its user in a usable form', bearerError: 'invalid_token' },
+
   // API keys and PCR sessions
   api_key_missing: { status: 401, message: 'an API key is required' },
   credentials_conflicting: { status: 400, message: 'send either an API key in the path or a bearer token, not both' },
@@ -61,8 +73,20 @@ export const REASONS = {
   session_idle: { status: 401, message: 'the session timed out after inactivity; log in again' },
   user_disabled: { status: 401, message: 'the API user is no longer allowed; log in again' },
   login_failed: { status: 401, message: 'invalid username or password' },
+  // Never answered: a header login by an API user of another key is answered as login_failed, and this id is only
+  // the log line's and the metric's.
+  user_not_on_key: { status: 401, message: 'invalid username or password' },
   login_headers_missing: { status: 400, message: 'PCR-AUTH-USERNAME and PCR-AUTH-PASSWORD headers are required' },
   login_method_not_allowed: { status: 405, message: 'use POST for this endpoint' },
+
+  // Forward-auth: the sub-request of a proxy in front (nginx auth_request, Traefik ForwardAuth, Envoy ext_authz)
+  forward_auth_untrusted_peer: { status: 403, message: 'forward-auth answers only the proxies in listen.trustedProxies' },
+  forward_auth_original_missing: { status: 400, message: 'the original request method and URI are missing', bearerError: 'invalid_request' },
+  forward_auth_original_ambiguous: { status: 400, message: 'the original request is named more than once or in more than one way', bearerError: 'invalid_request' },
+  forward_auth_method_invalid: { status: 400, message: 'the original request method is not valid', bearerError: 'invalid_request' },
+  forward_auth_header_refused: { status: 400, message: 'the request carries a header only the proxy may set', bearerError: 'invalid_request' },
+  forward_auth_own_endpoint: { status: 404, message: 'this path is served by Portcullis itself; route it to Portcullis directly' },
+  forward_auth_path_not_rewritable: { status: 403, message: 'this request needs its path rewritten on its way upstream, which this deployment does not do' },
 
   // Operations
   rate_limited: { status: 429, message: 'too many failed attempts; try again later' },
@@ -127,11 +151,13 @@ export const TOKEN_ENDPOINT_REASONS = [
   'client_unknown',
   'token_missing',
   'token_not_issued_to_client',
+  'introspection_not_allowed',
+  'introspection_caller_invalid',
 ] as const;
 export type TokenEndpointReason = (typeof TOKEN_ENDPOINT_REASONS)[number];
 
 /** Outcomes that are not refusals: what an own endpoint did, or why forwarding stopped without an answer. */
-export const OUTCOME_REASONS = ['token_issued', 'token_revocation_accepted', 'session_created', 'session_ended_by_logout', 'client_aborted'] as const;
+export const OUTCOME_REASONS = ['token_issued', 'token_revocation_accepted', 'token_introspected_active', 'token_introspected_inactive', 'session_created', 'session_ended_by_logout', 'client_aborted'] as const;
 export type OutcomeReason = (typeof OUTCOME_REASONS)[number];
 
 export type ReasonId = DenialReason | TokenEndpointReason | OutcomeReason;

@@ -5,8 +5,9 @@
 import type { FaceDefinition } from '../pipeline/face.js';
 import { oauthFace } from './oauth/face.js';
 import { pcrFace } from './pcr/face.js';
+import { externalJwtFace } from './external-jwt/face.js';
 
-export const FACES: readonly FaceDefinition[] = [oauthFace, pcrFace];
+export const FACES: readonly FaceDefinition[] = [oauthFace, pcrFace, externalJwtFace];
 
 /** Every authenticator id a route may name. */
 export const KNOWN_AUTHENTICATOR_IDS: readonly string[] = FACES.flatMap((face) => face.authenticatorIds);

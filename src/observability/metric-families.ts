@@ -25,6 +25,8 @@ export interface ScrapeSources {
   /** Live PCR-360 sessions in the store, asked again at most every `sessionsRefreshMs`. */
   activeSessions(): Promise<number>;
   sessionsRefreshMs: number;
+  /** Running totals of external issuers' key-set fetches, by configured issuer name and outcome. */
+  keySetFetches(): readonly { issuer: string; outcome: string; count: number }[];
 }
 
 /** The metrics the proxy's observations update; the scrape-time ones need no handle. */
@@ -103,6 +105,17 @@ export function registerMetricFamilies(registry: Registry, sources: ScrapeSource
     });
   cacheCounter('portcullis_token_cache_hits_total', 'Verified-token cache lookups that found the token, by cache.', 'hits');
   cacheCounter('portcullis_token_cache_misses_total', 'Verified-token cache lookups that did not find the token (it was verified with crypto), by cache.', 'misses');
+  new Counter({
+    name: 'portcullis_jwks_fetches_total',
+    help: "Fetches of an external issuer's JSON Web Key Set, by configured issuer name and outcome (ok, timeout, unreachable, http_status, too_large, invalid).",
+    labelNames: ['issuer', 'outcome'],
+    registers,
+    collect(this: Counter<'issuer' | 'outcome'>) {
+      // The totals only grow (they outlive reloads): reset and add them, as for the cache counters.
+      this.reset();
+      for (const { issuer, outcome, count } of sources.keySetFetches()) this.inc({ issuer, outcome }, count);
+    },
+  });
   new Gauge({
     name: 'portcullis_pcr_sessions_active',
     help: `Live PCR-360 API sessions in the store (refreshed at most every ${Math.round(sources.sessionsRefreshMs / 1000)} s).`,

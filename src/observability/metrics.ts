@@ -70,6 +70,8 @@ export class Metrics implements StoreObserver {
       cacheTotals: () => this.#foldCaches(),
       activeSessions: () => this.#activeSessions.current(this.#sessionCounter()),
       sessionsRefreshMs,
+      // Issuer names come from the running config, outcomes from a fixed list: no client can add a series.
+      keySetFetches: () => this.#proxy?.runtime.faces.flatMap((face) => face.keySetFetches?.() ?? []) ?? [],
     });
     const { storeOperations, storeErrors, storeSeconds, revocations } = this.#families;
     const children = {} as Record<StoreOperation, StoreOperationChildren>;

@@ -6,7 +6,8 @@
 import { authenticateWith } from '../authenticate/chain.js';
 import type { Attribution, AuthRequest } from '../authenticate/contract.js';
 import { authorize } from '../authorize/authorize.js';
-import type { Denial } from '../respond/errors.js';
+import { bearerDenial, type Denial } from '../respond/errors.js';
+import { matchRoute } from '../route/router.js';
 import type { Liveness, LivenessVerdict } from '../session/liveness.js';
 import type { Runtime, RuntimeRoute } from './runtime.js';
 
@@ -21,6 +22,36 @@ export interface Pass {
 export type Decision = Pass | Denial;
 
 const PUBLIC: Pass = Object.freeze({ kind: 'pass', attribution: null, afterUse: undefined });
+const ROUTE_NOT_FOUND: Denial = Object.freeze(bearerDenial('route_not_found'));
+
+/** What deciding a request tells its log line and metrics: the matched route, and how long its authenticators took. */
+export interface DecisionReport {
+  routeId: string | null;
+  /** Null when no authenticator was asked (no route, a method the route does not take). */
+  authSeconds: number | null;
+}
+
+/**
+ * The decision about a request the proxy does not answer itself, whether it is then forwarded (in line) or only
+ * answered (forward-auth): the first matching route (none is 404), the route's methods (another is 405 with its
+ * Allow header), then decide().
+ */
+export function decideRequest(request: AuthRequest, runtime: Runtime, liveness: Liveness, report: DecisionReport): Decision | Promise<Decision> {
+  const route = matchRoute(runtime.routes, request.target.path);
+  if (route === undefined) return ROUTE_NOT_FOUND;
+  report.routeId = route.id;
+  if (!route.methods.has(request.method)) return bearerDenial('method_not_allowed', { allow: route.allow });
+  const started = performance.now();
+  const decision = decide(route, request, runtime, liveness);
+  if (!(decision instanceof Promise)) {
+    report.authSeconds = (performance.now() - started) / 1000;
+    return decision;
+  }
+  return decision.then((settled) => {
+    report.authSeconds = (performance.now() - started) / 1000;
+    return settled;
+  });
+}
 
 export function decide(route: RuntimeRoute, request: AuthRequest, runtime: Runtime, liveness: Liveness): Decision | Promise<Decision> {
   if (route.public) return PUBLIC;

@@ -36,6 +36,30 @@ export interface RecognizedToken {
   expiresAt: number | null;
 }
 
+/**
+ * What token introspection (RFC 7662 §2.2) answers about a live token, in the RFC's member names: exactly what a
+ * request carrying it would be accepted as right now.
+ */
+export interface TokenDescription {
+  token_type: string;
+  client_id?: string;
+  username?: string;
+  sub?: string;
+  scope?: string;
+  exp?: number;
+  iat?: number;
+  iss?: string;
+  aud?: string;
+  jti?: string;
+}
+
+/** How often one issuer's key set was fetched with one outcome; the issuer is its configured name, never a token's value. */
+export interface KeySetFetchCount {
+  issuer: string;
+  outcome: string;
+  count: number;
+}
+
 export interface Face {
   readonly id: string;
   readonly authenticators: readonly Authenticator[];
@@ -48,8 +72,12 @@ export interface Face {
   /** Whether the path carries one of this face's credentials where the upstream would read it. */
   pathCarriesCredential?(target: RequestTarget): boolean;
   recognizeToken?(token: string): RecognizedToken | null;
+  /** The token described when it is one of this face's and live; null when it is not this face's or not live. */
+  describeToken?(token: string): Promise<TokenDescription | null>;
   /** Caches of verified tokens, by what they hold, for metrics. */
   readonly tokenCaches?: Readonly<Record<string, { readonly hits: number; readonly misses: number }>>;
+  /** Running totals of remote key-set fetches (an external issuer's JWKS) by issuer name and outcome, for metrics. */
+  keySetFetches?(): readonly KeySetFetchCount[];
 }
 
 /** What a face is built from: the running config and the long-lived services it may use. */
@@ -68,6 +96,8 @@ export interface FaceContext {
   /** `scheme://host` the client reached the proxy at (forwarded values only from trusted proxies); null when unknown. */
   requestOrigin(req: IncomingMessage): string | null;
   onOutcome(outcome: OwnEndpointOutcome): void;
+  /** Every face built for the same config, this one included (introspection asks each about a token). */
+  faces(): readonly Face[];
 }
 
 export interface FaceDefinition {

@@ -1,17 +1,18 @@
 // One request, one pass: parse the target once, serve our own endpoints, match a route, decide (authenticate,
-// session, authorize), rewrite the headers and forward. Every decision is made on the normalised path, the one
-// Authorization header and the method of the request that is forwarded. The runtime (config-derived state) is
-// read once at the start, so a request finishes under the config it started with even if a reload swaps it.
+// session, authorize), rewrite the headers and forward; or, asked by a proxy in front (forward-auth), decide and
+// only answer. Every decision is made on the normalised path, the one Authorization header and the method of the
+// request that is forwarded. The runtime (config-derived state) is read once at the start, so a request finishes
+// under the config it started with even if a reload swaps it.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthRequest } from '../authenticate/contract.js';
-import type { DenialReason } from '../errors/reasons.js';
-import { bearerDenial, sendDenial, type Denial } from '../respond/errors.js';
+import { bearerDenial } from '../respond/errors.js';
 import { outgoingHeaders } from '../rewrite/outgoing-headers.js';
-import { matchRoute } from '../route/router.js';
 import { StoreUnavailableError } from '../store/store.js';
 import { parseRequestTarget, type RequestTarget } from '../target/request-target.js';
-import { decide, type Decision, type Pass } from './decide.js';
+import { deny, fail } from './answers.js';
+import { decideRequest, type Decision, type Pass } from './decide.js';
+import { answerForwardAuth } from './forward-auth.js';
 import type { RequestRecord } from './request-record.js';
 import type { PipelineServices, Runtime } from './runtime.js';
 
@@ -57,22 +58,15 @@ export function createRequestHandler(services: PipelineServices) {
   };
 }
 
-function deny(res: ServerResponse, record: RequestRecord, denial: Denial): void {
-  record.outcome = 'denied';
-  record.reason = denial.reason;
-  sendDenial(res, denial);
-}
-
-function fail(res: ServerResponse, record: RequestRecord, reason: DenialReason, services: Pick<PipelineServices, 'logger'>, error?: unknown): void {
-  record.outcome = 'error';
-  record.reason = reason;
-  if (error !== undefined && reason === 'internal_error') services.logger.error({ err: error }, 'request failed');
-  if (!res.headersSent) sendDenial(res, bearerDenial(reason));
-  else res.destroy();
-}
-
 function route(req: IncomingMessage, res: ServerResponse, runtime: Runtime, services: PipelineServices, record: RequestRecord): void {
-  const parsed = parseRequestTarget(req.url ?? '');
+  const raw = req.url ?? '';
+  const forwardAuth = runtime.forwardAuth;
+  // Asked before the target is parsed: a call appending the original target (Envoy) is judged on that target alone.
+  if (forwardAuth !== null && forwardAuth.serves(raw)) {
+    answerForwardAuth(req, res, runtime, services, record, forwardAuth, raw);
+    return;
+  }
+  const parsed = parseRequestTarget(raw);
   if (!parsed.ok) {
     deny(res, record, bearerDenial(parsed.reason));
     return;
@@ -81,6 +75,11 @@ function route(req: IncomingMessage, res: ServerResponse, runtime: Runtime, serv
   record.target = target;
   record.maskPath = runtime.maskPath;
 
+  // The endpoint's path spelled with escapes is still the endpoint, never a path to forward.
+  if (forwardAuth !== null && forwardAuth.serves(target.path)) {
+    answerForwardAuth(req, res, runtime, services, record, forwardAuth, target.path + target.search);
+    return;
+  }
   const own = runtime.ownEndpointAt(target);
   if (own !== undefined) {
     record.outcome = 'own';
@@ -89,38 +88,24 @@ function route(req: IncomingMessage, res: ServerResponse, runtime: Runtime, serv
     own.handle(req, res, record);
     return;
   }
-  const matched = matchRoute(runtime.routes, target.path);
-  if (matched === undefined) {
-    deny(res, record, bearerDenial('route_not_found'));
-    return;
-  }
-  record.routeId = matched.id;
-  const method = record.method;
-  if (!matched.methods.has(method)) {
-    deny(res, record, bearerDenial('method_not_allowed', { allow: matched.allow }));
-    return;
-  }
-  const request: AuthRequest = { method, target, headers: req.headers, rawHeaders: req.rawHeaders };
-  const authStarted = performance.now();
-  const decision = decide(matched, request, runtime, services.liveness);
+  const request: AuthRequest = { method: record.method, target, headers: req.headers, rawHeaders: req.rawHeaders };
+  const decision = decideRequest(request, runtime, services.liveness, record);
   if (decision instanceof Promise) {
     decision.then(
-      (settled) => proceed(req, res, runtime, services, record, settled, authStarted),
+      (settled) => proceed(req, res, runtime, services, record, settled),
       (error: unknown) => {
         if (error instanceof StoreUnavailableError) fail(res, record, 'store_unavailable', services);
         else fail(res, record, 'internal_error', services, error);
       },
     );
   } else {
-    proceed(req, res, runtime, services, record, decision, authStarted);
+    proceed(req, res, runtime, services, record, decision);
   }
 }
 
-function proceed(req: IncomingMessage, res: ServerResponse, runtime: Runtime, services: PipelineServices, record: RequestRecord, decision: Decision, authStarted: number): void {
-  const decided = performance.now();
-  record.authSeconds = (decided - authStarted) / 1000;
+function proceed(req: IncomingMessage, res: ServerResponse, runtime: Runtime, services: PipelineServices, record: RequestRecord, decision: Decision): void {
   if (decision.kind === 'denial') deny(res, record, decision);
-  else forward(req, res, runtime, services, record, record.target!, decision, decided);
+  else forward(req, res, runtime, services, record, record.target!, decision, performance.now());
 }
 
 function forward(req: IncomingMessage, res: ServerResponse, runtime: Runtime, services: PipelineServices, record: RequestRecord, target: RequestTarget, pass: Pass, startedAt: number): void {

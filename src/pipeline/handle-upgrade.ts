@@ -22,6 +22,9 @@ export function createUpgradeHandler(services: PipelineServices) {
     const parsed = parseRequestTarget(req.url ?? '');
     if (!parsed.ok) return refuse(parsed.reason);
     const target = parsed.target;
+    // The proxy's own endpoints (and forward-auth's) answer plain requests only: nothing addressed to one of them is
+    // tunnelled upstream, whatever route would match its path.
+    if (runtime.forwardAuth?.serves(target.path) || runtime.ownEndpointAt(target) !== undefined) return refuse('upgrade_not_allowed');
     const matched = matchRoute(runtime.routes, target.path);
     if (matched === undefined) return refuse('route_not_found');
     if (req.method !== 'GET' || !matched.methods.has('GET')) return refuse('method_not_allowed');

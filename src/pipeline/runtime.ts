@@ -13,6 +13,7 @@ import { compileTrustedPeers } from '../listener/trusted-peers.js';
 import type { Logger } from '../log/logger.js';
 import type { HeaderPolicy } from '../rewrite/sanitize-headers.js';
 import { headerPolicyFor, identityHeaderNames, type IdentityHeaderNames } from '../rewrite/identity-headers.js';
+import { forwardAuthEndpoint, type ForwardAuthEndpoint } from '../route/forward-auth-path.js';
 import type { OwnEndpoint } from '../route/own-endpoint.js';
 import { compileRoutes, type CompiledRoute } from '../route/router.js';
 import type { Liveness } from '../session/liveness.js';
@@ -69,6 +70,8 @@ export interface Runtime {
   /** Own endpoints at exact paths: the faces', the JWKS and the health probes. */
   ownEndpoints: ReadonlyMap<string, OwnEndpoint>;
   ownEndpointAt(target: RequestTarget): OwnEndpoint | undefined;
+  /** Where proxies in front ask for decisions (nginx auth_request, Traefik ForwardAuth, Envoy ext_authz); null when off. */
+  forwardAuth: ForwardAuthEndpoint | null;
   /** The target's path with every face's credentials masked, for logs. */
   maskPath(target: RequestTarget): string;
   /** Whether any face finds one of its credentials in the path. */
@@ -80,7 +83,7 @@ export interface RuntimeInputs {
   faces: readonly FaceDefinition[];
   /** Endpoints every config has (health probes), beside the faces' own. */
   builtinEndpoints: ReadonlyMap<string, OwnEndpoint>;
-  services: Omit<FaceContext, 'config' | 'keys' | 'accessTokens' | 'clientAddress' | 'requestOrigin'>;
+  services: Omit<FaceContext, 'config' | 'keys' | 'accessTokens' | 'clientAddress' | 'requestOrigin' | 'faces'>;
   clientAddress(req: IncomingMessage, isTrustedPeer: (address: string) => boolean): string;
   requestOrigin(req: IncomingMessage, isTrustedPeer: (address: string) => boolean): string | null;
 }
@@ -110,8 +113,18 @@ export function buildRuntime(config: Config, inputs: RuntimeInputs, previous: Ru
       ? previous.accessTokens
       : new AccessTokens(keys, { issuer: tokens.issuer, audience: tokens.audience, leewaySeconds: Math.floor(tokens.leeway / 1000), cacheSize: tokens.cacheSize }, inputs.services.clock);
   const isTrustedPeer = compileTrustedPeers(config.parsed.listen.trustedProxies);
-  const context: FaceContext = { ...inputs.services, config, keys, accessTokens, clientAddress: (req) => inputs.clientAddress(req, isTrustedPeer), requestOrigin: (req) => inputs.requestOrigin(req, isTrustedPeer) };
-  const faces = inputs.faces.map((definition) => definition.create(context)).filter((face): face is Face => face !== null);
+  // Faces are handed the list they end up in: it is read at request time, once every face is built.
+  let faces: readonly Face[] = [];
+  const context: FaceContext = {
+    ...inputs.services,
+    config,
+    keys,
+    accessTokens,
+    clientAddress: (req) => inputs.clientAddress(req, isTrustedPeer),
+    requestOrigin: (req) => inputs.requestOrigin(req, isTrustedPeer),
+    faces: () => faces,
+  };
+  faces = inputs.faces.map((definition) => definition.create(context)).filter((face): face is Face => face !== null);
 
   const authenticators = new Map<string, Authenticator>(faces.flatMap((face) => face.authenticators.map((a) => [a.id, a] as const)));
   // A route may name the authenticator of a face this config does not enable (no `pcr` section): it is skipped.
@@ -155,5 +168,6 @@ export function buildRuntime(config: Config, inputs: RuntimeInputs, previous: Ru
       return false;
     },
     isTrustedPeer,
+    forwardAuth: forwardAuthEndpoint(config.parsed.forwardAuth),
   };
 }

@@ -16,6 +16,7 @@ export interface IdentityHeaderNames {
   apiKeyId: string;
   section: string;
   access: string;
+  issuer: string;
 }
 
 /** Client credentials that never travel upstream, whatever the route. */
@@ -47,4 +48,5 @@ export function addIdentityHeaders(headers: Record<string, string | string[]>, i
   if (identity.apiKeyId !== undefined) headers[names.apiKeyId] = identity.apiKeyId;
   if (identity.section !== undefined) headers[names.section] = identity.section;
   if (identity.access !== undefined) headers[names.access] = identity.access;
+  if (identity.issuer !== undefined) headers[names.issuer] = identity.issuer;
 }

@@ -18,12 +18,17 @@ export interface StoredSecret {
 export class SecretVerifier {
   readonly #successes = new LRUCache<string, true>({ max: 10_000, ttl: 5 * 60_000, ttlAutopurge: false });
 
-  /** Checks `presented` against `stored`; with `stored` null (unknown account) it spends the same time and fails. */
-  async verify(presented: string, stored: StoredSecret | null): Promise<boolean> {
+  /**
+   * Checks `presented` against `stored`; with `stored` null (unknown account) it spends the same time and fails.
+   * With `rememberSuccess: false` the remembered successes are neither read nor written: for an account that is
+   * refused anyway, where a fast right answer would tell a right secret from a wrong one.
+   */
+  async verify(presented: string, stored: StoredSecret | null, options: { rememberSuccess?: boolean } = {}): Promise<boolean> {
     if (stored === null) {
       await verifySecret(presented, await decoyHashForTiming());
       return false;
     }
+    if (options.rememberSuccess === false) return verifySecret(presented, stored.parsed);
     const cacheKey = createHash('sha256').update(stored.text).update('\0').update(presented).digest('base64url');
     if (this.#successes.has(cacheKey)) return true;
     const ok = await verifySecret(presented, stored.parsed);

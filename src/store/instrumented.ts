@@ -16,6 +16,7 @@ export const STORE_OPERATIONS = [
   'createFamily',
   'getFamily',
   'redeemRefreshToken',
+  'redeemableRefreshToken',
   'revokeFamily',
   'listFamilies',
   'revokeToken',
@@ -118,6 +119,10 @@ export class InstrumentedStore implements Store {
     now: number,
   ): Promise<RedeemResult> {
     return this.#time('redeemRefreshToken', () => this.#inner.redeemRefreshToken(refreshTokenHash, nextHash, next, now));
+  }
+
+  redeemableRefreshToken(refreshTokenHash: string, now: number): Promise<TokenFamilyRecord | null> {
+    return this.#time('redeemableRefreshToken', () => this.#inner.redeemableRefreshToken(refreshTokenHash, now));
   }
 
   revokeFamily(id: string, now: number): Promise<boolean> {

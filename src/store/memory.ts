@@ -4,8 +4,7 @@
 import { LRUCache } from 'lru-cache';
 import { systemClock, type Clock } from '../clock.js';
 import type { FamilyFilter, RedeemResult, RevocationEvent, SessionFilter, SessionRecord, Store, TokenFamilyRecord } from './store.js';
-import { byCreation, familyKeepUntil, RevocationListeners, isSessionLive, matchesFamilyFilter, matchesSessionFilter } from './records.js';
-import type { RevocationListener } from './records.js';
+import { byCreation, familyKeepUntil, RevocationListeners, isSessionLive, matchesFamilyFilter, matchesSessionFilter, type RevocationListener } from './records.js';
 import { MemoryCredentialStore } from './memory-credentials.js';
 
 /** The bounds of each map; the config schema's store section holds their defaults. */
@@ -170,6 +169,13 @@ export class MemoryStore implements Store {
     family.refreshExpiresAt = next.refreshExpiresAt;
     family.accessExpiresAt = next.accessExpiresAt;
     return { status: 'rotated', family: { ...family } };
+  }
+
+  async redeemableRefreshToken(refreshTokenHash: string, now: number): Promise<TokenFamilyRecord | null> {
+    const token = this.#refreshTokens.peek(refreshTokenHash);
+    if (!token || token.consumed || now >= token.expiresAt) return null;
+    const family = this.#liveFamily(token.familyId, now);
+    return family && family.revokedAt === null ? { ...family } : null;
   }
 
   async revokeFamily(id: string, now: number): Promise<boolean> {

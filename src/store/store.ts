@@ -103,6 +103,11 @@ export interface Store {
     next: { refreshExpiresAt: number; accessExpiresAt: number },
     now: number,
   ): Promise<RedeemResult>;
+  /**
+   * The family whose redeemable refresh token `refreshTokenHash` is, without redeeming it: null when the token is
+   * unknown, already redeemed, expired, or its family is revoked or gone (introspection asks this).
+   */
+  redeemableRefreshToken(refreshTokenHash: string, now: number): Promise<TokenFamilyRecord | null>;
   /** Marks the family revoked; returns whether it existed. Publishes a revocation event. */
   revokeFamily(id: string, now: number): Promise<boolean>;
   listFamilies(filter: FamilyFilter, now: number): Promise<TokenFamilyRecord[]>;

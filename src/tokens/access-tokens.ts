@@ -9,6 +9,13 @@ import { VerifiedTokenCache } from './verified-cache.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
+/**
+ * The `gty` claim of a token a client got for itself (grant_type=client_credentials). Its `sub` is then the client
+ * id (RFC 9068 §2.2) and names no operator, so a token without this claim is always an operator's and a token with
+ * it never is, whatever logins and client ids happen to be equal.
+ */
+export const CLIENT_CREDENTIALS_GRANT_TYPE = 'client_credentials';
+
 export interface AccessTokenClaims {
   sub: string;
   client_id: string;
@@ -18,6 +25,8 @@ export interface AccessTokenClaims {
   fid: string;
   iat: number;
   exp: number;
+  /** Present only on a client's own token: see CLIENT_CREDENTIALS_GRANT_TYPE. */
+  gty?: typeof CLIENT_CREDENTIALS_GRANT_TYPE;
 }
 
 export interface AccessTokenSettings {
@@ -34,8 +43,9 @@ export function newTokenId(): string {
 }
 
 function asAccessClaims(claims: Record<string, unknown>): AccessTokenClaims | null {
-  const { sub, client_id, scope, fid } = claims;
+  const { sub, client_id, scope, fid, gty } = claims;
   if (typeof sub !== 'string' || typeof client_id !== 'string' || typeof scope !== 'string' || typeof fid !== 'string') return null;
+  if (gty !== undefined && (gty !== CLIENT_CREDENTIALS_GRANT_TYPE || sub !== client_id)) return null;
   return claims as unknown as AccessTokenClaims;
 }
 
@@ -50,7 +60,8 @@ export class AccessTokens {
     this.cache = new VerifiedTokenCache(settings.cacheSize);
   }
 
-  async issue(input: { subject: string; clientId: string; scope: string; familyId: string; ttlMs: number }): Promise<{ token: string; claims: AccessTokenClaims }> {
+  /** An operator's token (`subject` is the login) or, with `forClient`, the client's own (`subject` is its id). */
+  async issue(input: { subject: string; clientId: string; scope: string; familyId: string; ttlMs: number; forClient?: boolean }): Promise<{ token: string; claims: AccessTokenClaims }> {
     const iat = Math.floor(this.clock.now() / 1000);
     const claims: AccessTokenClaims = {
       sub: input.subject,
@@ -60,6 +71,7 @@ export class AccessTokens {
       fid: input.familyId,
       iat,
       exp: iat + Math.max(1, Math.ceil(input.ttlMs / 1000)),
+      ...(input.forClient === true ? { gty: CLIENT_CREDENTIALS_GRANT_TYPE } : {}),
     };
     const token = await signJws({ ...claims }, this.keys, { typ: ACCESS_TOKEN_TYPE, issuer: this.settings.issuer, audience: this.settings.audience });
     return { token, claims };

@@ -70,6 +70,11 @@ export function verifyJws(token: string, keys: KeyRing, expect: JwsExpectations,
   const { alg, kid, typ } = header;
   if (typeof kid !== 'string') return { ok: false, reason: 'token_header_invalid' };
   if (typ !== expect.typ) return { ok: false, reason: 'token_type_invalid' };
+  const claims = decodeJsonObject(payloadPart);
+  if (claims === null) return { ok: false, reason: 'token_malformed' };
+  // Read before any key is: a token another issuer wrote is not ours to judge (an external issuer's may be), even
+  // when its key id happens to equal one of ours. Nothing else in the unverified payload is believed.
+  if (claims['iss'] !== expect.issuer) return { ok: false, reason: 'token_issuer_invalid' };
   const key = keys.verificationKey(kid);
   if (key === undefined) return { ok: false, reason: 'token_unknown_key' };
   // The algorithm is the key's, never the token's choice: a header naming anything else is refused.
@@ -77,13 +82,10 @@ export function verifyJws(token: string, keys: KeyRing, expect: JwsExpectations,
   if (!signatureValid(key.alg, key.publicKey, token.slice(0, secondDot), Buffer.from(signaturePart, 'base64url'))) {
     return { ok: false, reason: 'token_signature_invalid' };
   }
-  const claims = decodeJsonObject(payloadPart);
-  if (claims === null) return { ok: false, reason: 'token_malformed' };
-  const { exp, iat, nbf, iss, aud, jti } = claims;
+  const { exp, iat, nbf, aud, jti } = claims;
   if (!isNumericDate(exp) || !isNumericDate(iat) || (nbf !== undefined && !isNumericDate(nbf)) || typeof jti !== 'string') {
     return { ok: false, reason: 'token_claims_invalid' };
   }
-  if (iss !== expect.issuer) return { ok: false, reason: 'token_issuer_invalid' };
   if (!(aud === expect.audience || (Array.isArray(aud) && aud.length === 1 && aud[0] === expect.audience))) {
     return { ok: false, reason: 'token_audience_invalid' };
   }

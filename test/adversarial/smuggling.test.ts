@@ -218,6 +218,7 @@ describe.each(FORWARDING_ENGINES)('engine %s', (engine) => {
       ['an ambiguous path', '/docs/../api/socket', [], 400],
       ['a route that does not exist', '/API/socket', [], 404],
       ['a POST upgrade', '/api/socket', [], 405],
+      ['one of the proxy\'s own endpoints', '/oauth/token', [], 400],
     ])('with %s: refused before the upgrade', async (name, path, headers, status) => {
       const method = name === 'a POST upgrade' ? 'POST' : 'GET';
       const result = await exchange(t, http11(method, path, [...upgrade, ...headers, ...(status === 405 ? bearer : [])]), SETTLE);

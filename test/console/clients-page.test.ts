@@ -2,12 +2,12 @@
 // sorted on the server; adding a client with a generated secret shown once (and usable at the token endpoint),
 // hours and minutes composed for the API and 0h0m refused next to its field with everything typed kept; an
 // edit, a stale edit (412), a delete naming the grants it revokes; config entries and read sessions without
-// controls.
+// controls; client credentials with the service identity it needs, and the introspection flag.
 
 import { describe, expect, it } from 'vitest';
 import { gridRowOf, signInToConsole, versionOf, type ConsoleClient } from '../helpers/console-http.js';
-import { consoleProxyForSuite, OPS_TOKEN, VIEWER_TOKEN } from '../helpers/console-proxy.js';
-import { login } from '../helpers/oauth.js';
+import { adminApi, consoleProxyForSuite, OPS_TOKEN, VIEWER_TOKEN } from '../helpers/console-proxy.js';
+import { basicAuth, login, tokenRequest } from '../helpers/oauth.js';
 
 const t = consoleProxyForSuite({ tokenNames: { manage: 'alice', read: 'rita' }, pcr: false });
 
@@ -41,7 +41,8 @@ describe('the API Access page', () => {
     const row = gridRowOf(grid.text, 'reporting');
     expect(row).toContain('Reporting &lt;tool&gt;');
     expect(row).toContain('<td>1 h 30 min</td><td>8 h</td>');
-    expect(row).toMatch(/<td>yes<\/td><td>no<\/td><td>0<\/td><td>managed<\/td>/);
+    // Password, Refresh token, Client credentials, Introspection, Live grants, Source.
+    expect(row).toMatch(/<td>yes<\/td><td>no<\/td><td>no<\/td><td>no<\/td><td>0<\/td><td>managed<\/td>/);
     expect(grid.text).not.toContain(secret);
     const token = await login(t.url, {}, { id: 'reporting', secret: secret! });
     expect(token.status, JSON.stringify(token.body)).toBe(200);
@@ -113,5 +114,54 @@ describe('the API Access page', () => {
     expect((await rita.get('/console/clients/new')).status).toBe(403);
     expect((await rita.get('/console/clients/quick/edit')).text).not.toContain('<form class="record"');
     expect((await rita.post('/console/clients/quick/delete', { version: '1' })).status).toBe(403);
+  });
+});
+
+describe('client credentials and introspection on the API Access page', () => {
+  let alice: ConsoleClient;
+  const SERVICE = { serviceName: 'svc-monitoring', serviceTeams: 'noc, network', serviceOrganizations: 'acme', serviceFeatures: '' };
+
+  it('asks for a service name next to its field when client credentials is ticked without one', async () => {
+    alice = await signInToConsole(t.proxy.adminUrl, OPS_TOKEN);
+    const form = await alice.get('/console/clients/new');
+    expect(form.text).toContain('id="f-grants-client_credentials"');
+    expect(form.text).toContain('id="f-serviceName"');
+    expect(form.text).toContain('id="f-introspect"');
+    const answer = await alice.post('/console/clients/new', { ...FORM, id: 'monitoring', secret: 'monitoring-secret-1', grants: ['client_credentials'] });
+    expect(answer.status).toBe(400);
+    expect(answer.text).toMatch(/<p class="field-error" id="e-serviceName">required when grants include client_credentials/);
+    expect(answer.text).toMatch(/id="f-grants-client_credentials"[^>]*checked/);
+  });
+
+  it('adds a client with client credentials, a service identity and introspection, which then gets its own token', async () => {
+    const answer = await alice.post('/console/clients/new', { ...FORM, ...SERVICE, id: 'monitoring', secret: 'monitoring-secret-1', grants: ['client_credentials'], introspect: 'on' });
+    expect(answer.status, answer.text).toBe(303);
+    const row = gridRowOf((await alice.get('/console/clients')).text, 'monitoring');
+    expect(row).toContain('<td>no</td><td>no</td><td>yes, as svc-monitoring</td><td>yes</td>');
+    const stored = await adminApi(t, 'GET', '/admin/clients/monitoring');
+    expect(stored.json).toMatchObject({ grants: ['client_credentials'], introspect: true, serviceIdentity: { name: 'svc-monitoring', teams: ['noc', 'network'], organizations: ['acme'], features: [] } });
+    const token = await tokenRequest(t.url, { grant_type: 'client_credentials' }, { authorization: basicAuth('monitoring', 'monitoring-secret-1') });
+    expect(token.status, JSON.stringify(token.body)).toBe(200);
+    expect(token.body['refresh_token']).toBeUndefined();
+  });
+
+  it('keeps the service identity in the edit form and refuses to clear it while the grant is on', async () => {
+    const form = await alice.get('/console/clients/monitoring/edit');
+    expect(form.text).toContain('value="svc-monitoring"');
+    expect(form.text).toContain('value="noc, network"');
+    expect(form.text).toMatch(/id="f-introspect"[^>]*checked/);
+    const version = versionOf(form.text);
+    const cleared = await alice.post('/console/clients/monitoring/edit', { ...FORM, version, grants: ['client_credentials'], introspect: 'on' });
+    expect(cleared.status).toBe(400);
+    expect(cleared.text).toContain('id="e-serviceName"');
+    const off = await alice.post('/console/clients/monitoring/edit', { ...FORM, ...SERVICE, version, grants: ['password'] });
+    expect(off.status, off.text).toBe(303);
+    const stored = await adminApi(t, 'GET', '/admin/clients/monitoring');
+    // The grant is off and so is introspection (an unticked box is not sent), the identity is kept for later.
+    expect(stored.json).toMatchObject({ grants: ['password'], introspect: false, serviceIdentity: { name: 'svc-monitoring' } });
+    const detail = await signInToConsole(t.proxy.adminUrl, VIEWER_TOKEN).then((rita) => rita.get('/console/clients/monitoring/edit'));
+    expect(detail.text).toContain('<dt>Client credentials</dt><dd>no</dd>');
+    expect(detail.text).toContain('<dt>Service identity</dt><dd>svc-monitoring (teams: noc, network; organizations: acme)</dd>');
+    expect(detail.text).toContain('<dt>Introspection</dt><dd>no</dd>');
   });
 });

@@ -4,10 +4,11 @@
 // console sign-in every journey starts with, the session cookie and CSRF token a forged request needs, and where
 // screenshots go.
 
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect } from 'vitest';
+import { isExecutable, toolRequired } from '../setup/external-tools.js';
 
 export type { Browser, BrowserContext, Page } from 'playwright-core';
 
@@ -19,21 +20,9 @@ export type PageGlobals = { document: any; window: any; navigator: any };
 export const CHROMIUM_PATH = process.env.PORTCULLIS_CHROMIUM || '/usr/bin/chromium';
 
 /** Set in CI, or by hand, to turn "no Chromium available" from a skip into a failure. */
-export function chromiumRequired(): boolean {
-  const ci = process.env.CI;
-  return (ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false') || process.env.PORTCULLIS_REQUIRE_CHROMIUM === '1';
-}
+export const chromiumRequired = (): boolean => toolRequired('CHROMIUM');
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export const chromiumAvailable = executable(CHROMIUM_PATH);
+export const chromiumAvailable = isExecutable(CHROMIUM_PATH);
 
 if (!chromiumAvailable) {
   if (chromiumRequired()) {

@@ -64,9 +64,10 @@ describe('OAuth password grant', () => {
     for (let i = 0; i < 3; i++) expect((await passwordGrant(t.url, 'my-operator', 'wrong-password')).status).toBe(400);
     expect((await login(t.url)).status).toBe(429);
     const other = await passwordGrant(t.url, 'no-api-operator', PASSWORD);
-    // The password is checked (and right): this operator is merely not allowed on the API.
+    // The password is checked (and right): this operator is merely not allowed on the API, which is answered
+    // like a wrong password, and not with the other username's 429.
     expect(other.status).toBe(400);
-    expect(other.body).toMatchObject({ error: 'invalid_grant', error_description: 'this operator is not allowed to use the API' });
+    expect(other.body).toEqual({ error: 'invalid_grant', error_description: 'invalid username or password' });
   });
 
   it('a successful login clears the user counter', async () => {

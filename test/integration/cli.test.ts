@@ -161,7 +161,11 @@ describe('commands in-process', () => {
       const text = stdout.text();
       expect(text).toMatch(/^config\/example\.yaml: OK$/m);
       expect(text).toContain('built-in demo backend');
-      expect(text).toMatch(/oauth\s+scope "public-api", 2 client\(s\): public-api \[password, refresh_token; access 1h, refresh 8h\]/);
+      expect(text).toMatch(/oauth\s+scope "public-api", 4 client\(s\): public-api \[password, refresh_token; access 1h, refresh 8h\]/);
+      expect(text).toMatch(/resource-server \[password; access 1h, refresh 8h; introspects\]/);
+      expect(text).toMatch(/monitoring \[client_credentials; access 15m, refresh 8h; acts as "svc-monitoring"\]/);
+      expect(text).toMatch(/external\s+none/);
+      expect(text).toMatch(/forward-auth off/);
       expect(text).toMatch(/operators\s+2 \(2 with API access\)/);
       expect(text).not.toMatch(/scrypt\$|sha256\$/);
     } finally {

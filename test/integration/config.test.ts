@@ -238,7 +238,7 @@ describe('the shipped example', () => {
   it('config/example.yaml loads as it is', async () => {
     const config = await loadConfigFile('config/example.yaml', {}, {});
     expect(config.parsed.upstream.url).toBe('demo');
-    expect([...config.clients.keys()]).toEqual(['public-api', 'publbe-api']);
+    expect([...config.clients.keys()]).toEqual(['public-api', 'publbe-api', 'resource-server', 'monitoring']);
     expect(config.operators.get('my-operator')?.apiAccess).toBe(true);
   });
 

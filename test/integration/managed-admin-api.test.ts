@@ -281,3 +281,52 @@ describe('listings', () => {
     for (const bad of ['limit=0', 'offset=-1', 'order=sideways']) expect((await admin('GET', `/admin/keys?${bad}`)).status, bad).toBe(400);
   });
 });
+
+describe('API access: client credentials, service identity and introspection', () => {
+  const SERVICE = { name: 'svc-monitoring', teams: ['noc'], organizations: ['acme'], features: ['dashboard'] };
+
+  it('needs a service identity for client credentials, checked like an operator\'s attributes, and writes nothing otherwise', async () => {
+    const refused = async (body: Record<string, unknown>, problems: Array<{ path: string; message: string | RegExp }>) => {
+      const reply = await admin('POST', '/admin/clients', { id: 'svc-client', ...body });
+      expect(reply.status, reply.text).toBe(400);
+      expect(reply.json.problems).toEqual(problems.map(({ path, message }) => ({ path, message: typeof message === 'string' ? message : expect.stringMatching(message) })));
+    };
+    await refused({ grants: ['client_credentials'] }, [{ path: 'serviceIdentity', message: /^required when grants include client_credentials/ }]);
+    await refused({ grants: ['client_credentials'], serviceIdentity: { name: 'svc monitoring', teams: ['a,b'] } }, [
+      { path: 'serviceIdentity.name', message: 'expected printable ASCII without spaces' },
+      { path: 'serviceIdentity.teams[0]', message: /without commas/ },
+    ]);
+    await refused({ introspect: 'yes' }, [{ path: 'introspect', message: /expected boolean/ }]);
+    expect((await admin('GET', '/admin/clients/svc-client')).status).toBe(404);
+  });
+
+  it('shows the service identity and the introspect flag, defaults them off, and keeps the identity while the grant is off', async () => {
+    const plain = await create('clients', { id: 'plain-client', secret: 'plain-client-secret' });
+    expect(plain.json).toMatchObject({ grants: ['password', 'refresh_token'], serviceIdentity: null, introspect: false });
+    const svc = await create('clients', { id: 'svc-client', secret: 'svc-client-secret', grants: ['client_credentials'], serviceIdentity: { name: 'svc-monitoring' }, introspect: true });
+    expect(svc.status, svc.text).toBe(201);
+    expect(svc.json).toMatchObject({ grants: ['client_credentials'], serviceIdentity: { name: 'svc-monitoring', teams: [], organizations: [], features: [] }, introspect: true });
+
+    const patch = (body: unknown) => admin('PATCH', '/admin/clients/svc-client', body);
+    const cleared = await patch({ serviceIdentity: null });
+    expect(cleared.status).toBe(400);
+    expect(cleared.json.problems).toEqual([{ path: 'serviceIdentity', message: expect.stringMatching(/^required when grants include client_credentials/) }]);
+    expect((await patch({ serviceIdentity: SERVICE })).json).toMatchObject({ serviceIdentity: SERVICE, version: 2 });
+    expect((await patch({ grants: ['password'] })).json).toMatchObject({ grants: ['password'], serviceIdentity: SERVICE, introspect: true });
+    expect((await patch({ introspect: false })).json).toMatchObject({ introspect: false, serviceIdentity: SERVICE });
+    expect((await patch({ serviceIdentity: null })).json).toMatchObject({ serviceIdentity: null, version: 5 });
+
+    const sorted = await admin('GET', '/admin/clients?sort=clientCredentials&order=desc');
+    expect(sorted.json.clients.map((c: { id: string }) => c.id)).toContain('svc-client');
+  });
+
+  it('lists config clients with their flags, and their metadata names every grant a client may use', async () => {
+    const declared = await admin('GET', '/admin/clients/public-api');
+    expect(declared.json).toMatchObject({ grants: ['password', 'refresh_token'], serviceIdentity: null, introspect: false, source: 'config' });
+    const metadata = await send(`${t.url}/.well-known/oauth-authorization-server`);
+    expect(metadata.json.grant_types_supported).toEqual(['password', 'refresh_token']);
+    await create('clients', { id: 'svc-client', secret: 'svc-client-secret', grants: ['client_credentials'], serviceIdentity: SERVICE });
+    // The metadata describes the running config, which now holds a client with client credentials.
+    await expect.poll(async () => (await send(`${t.url}/.well-known/oauth-authorization-server`)).json.grant_types_supported).toEqual(['client_credentials', 'password', 'refresh_token']);
+  });
+});

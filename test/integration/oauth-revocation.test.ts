@@ -28,7 +28,7 @@ describe('POST /oauth/revoke', () => {
     const { access, refresh } = await grant();
     const reply = await revoke({ token: refresh!, token_type_hint: 'refresh_token' });
     expect(reply.status).toBe(200);
-    expect(reply.text).toBe('');
+    expect(reply.json).toEqual({});
     expect(reply.headers.get('cache-control')).toBe('no-store');
     expect((await refreshGrant(t.url, refresh!)).status).toBe(400);
     const refused = await bearerGet(t.url, access);
@@ -56,6 +56,12 @@ describe('POST /oauth/revoke', () => {
     const third = await grant();
     expect((await revoke({ token: third.access, token_type_hint: 'id_token' })).status).toBe(200);
     expect((await bearerGet(t.url, third.access)).status).toBe(401);
+  });
+
+  it('answers the RFC 7009 §2.1 example request, whose token is not one of ours, with 200 (§2.2)', async () => {
+    const reply = await revoke('token=45ghiukldjahdnhzdauz&token_type_hint=refresh_token');
+    expect(reply.status).toBe(200);
+    expect(reply.json).toEqual({});
   });
 
   it('answers 200 for unknown, malformed and already revoked tokens, changing nothing', async () => {
@@ -124,6 +130,8 @@ describe('GET /.well-known/oauth-authorization-server', () => {
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       revocation_endpoint: `${t.url}/oauth/revoke`,
       revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      introspection_endpoint: `${t.url}/oauth/introspect`,
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       jwks_uri: `${t.url}/.well-known/jwks.json`,
       grant_types_supported: ['password', 'refresh_token'],
       scopes_supported: ['public-api'],

@@ -214,7 +214,8 @@ describe("the API user's session expiration date", () => {
     // Another user's session opened at the same time is not affected.
     expect((await pcrCall(t.url, RW, other)).status).toBe(200);
 
-    expectDenied(await pcrLoginRequest(t.url, RW, 'expiring-user'), 401, 'user_disabled');
+    // Past its session expiry date the user is refused like a wrong password (the log says user_disabled).
+    expectDenied(await pcrLoginRequest(t.url, RW, 'expiring-user'), 401, 'login_failed');
     expect((await pcrLoginRequest(t.url, RW, 'api-user')).status).toBe(200);
   });
 });

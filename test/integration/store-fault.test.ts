@@ -11,7 +11,7 @@ import { startCli, writeCliConfig, type CliProcess } from '../helpers/cli-proces
 import { startEchoUpstream, type EchoUpstream } from '../helpers/echo-upstream.js';
 import { withPcr } from '../helpers/fixtures.js';
 import { send, type Reply } from '../helpers/http.js';
-import { accessToken, bearerGet, login } from '../helpers/oauth.js';
+import { accessToken, bearerGet, DEMO_CLIENT_AUTH, login } from '../helpers/oauth.js';
 import { pcrCall, pcrLogin, pcrLoginRequest } from '../helpers/pcr.js';
 import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { eventually, flushKeyPrefix, privateRedisAvailable, sharedRedisUrl, startPrivateRedis, uniqueKeyPrefix, type PrivateRedis } from '../helpers/redis.js';
@@ -111,6 +111,13 @@ describe.skipIf(noPrivateRedis)('Redis failing under a running proxy', () => {
     // A token this process already checked needs no store; one it has never seen cannot be checked: refused.
     expect((await bearerGet(strict.url, seen)).status).toBe(200);
     expectStoreUnavailable(await bearerGet(strict.url, unseen));
+    // Introspection and revocation cannot answer either way without the store: 503, never "inactive" or "revoked".
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const introspected = await send(`${strict.url}/oauth/introspect`, { method: 'POST', headers: { ...form, authorization: `Bearer ${SECRETS.adminToken}` }, body: `token=${unseen}` });
+    expect(introspected.status, introspected.text).toBe(503);
+    expect(introspected.json).toEqual({ error: 'temporarily_unavailable', error_description: 'the token store is unavailable; try again shortly' });
+    const revoked = await send(`${strict.url}/oauth/revoke`, { method: 'POST', headers: { ...form, ...DEMO_CLIENT_AUTH }, body: `token=${unseen}` });
+    expect(revoked.status, revoked.text).toBe(503);
     // Unless the operator chose to let that check fail open.
     expect((await bearerGet(lenient.url, unseenLenient)).status).toBe(200);
     expect((await send(`${strict.url}/healthz`)).status).toBe(200);

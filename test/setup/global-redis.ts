@@ -2,10 +2,9 @@
 // redis-server on a free loopback port. Also home of the helpers that start such servers.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { findOnPath, toolRequired } from './external-tools.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -15,24 +14,9 @@ declare module 'vitest' {
 }
 
 /** Set in CI, or by hand, to turn "no Redis available" from a skip into a failure. */
-export function redisRequired(): boolean {
-  const ci = process.env.CI;
-  return (ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false') || process.env.PORTCULLIS_REQUIRE_REDIS === '1';
-}
+export const redisRequired = (): boolean => toolRequired('REDIS');
 
-export function findRedisServerBinary(): string | null {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, 'redis-server');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return null;
-}
+export const findRedisServerBinary = (): string | null => findOnPath('redis-server');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

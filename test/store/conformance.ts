@@ -319,6 +319,24 @@ export function storeConformanceSuite(name: string, makeStore: () => Promise<Sto
         expect((await store.redeemRefreshToken('hg', 'hg2', rotate(), t0 + 999)).status).toBe('rotated');
       });
 
+      it('tells which family a refresh token redeems, without redeeming it', async () => {
+        const f = family({ refreshExpiresAt: t0 + HOUR, accessExpiresAt: t0 + MINUTE });
+        await store.createFamily(f, 'h1');
+        expect(await store.redeemableRefreshToken('h1', t0)).toEqual(f);
+        // Asking again changes nothing: the token is still the one to redeem.
+        expect(await store.redeemableRefreshToken('h1', t0 + 1)).toEqual(f);
+        expect(await store.redeemableRefreshToken('never-issued', t0)).toBeNull();
+        expect(await store.redeemableRefreshToken('h1', t0 + HOUR)).toBeNull();
+
+        clock.advance(MINUTE);
+        expect((await store.redeemRefreshToken('h1', 'h2', rotate(), clock.now())).status).toBe('rotated');
+        expect(await store.redeemableRefreshToken('h1', clock.now())).toBeNull();
+        expect(await store.redeemableRefreshToken('h2', clock.now())).toMatchObject({ id: f.id, lastUsedAt: clock.now() });
+
+        await store.revokeFamily(f.id, clock.now());
+        expect(await store.redeemableRefreshToken('h2', clock.now())).toBeNull();
+      });
+
       it('reports unknown tokens', async () => {
         expect(await store.redeemRefreshToken('never-issued', 'h2', rotate(), t0)).toEqual({ status: 'unknown' });
       });

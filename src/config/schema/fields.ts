@@ -15,15 +15,21 @@ export function isAddressOrCidr(text: string): boolean {
   return Number(bits) <= (family === 4 ? 32 : 128);
 }
 
+/** The notation parseDuration reads, for editors checking a file against the JSON Schema; the loader parses. */
+const DURATION_PATTERN = String.raw`^\s*(0|(?=\d)(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?)\s*$`;
+
 export const duration = (example = '1h30m') =>
-  z.string({ error: `expected a duration like "${example}"` }).transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === null) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration like "${example}"` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+  z
+    .string({ error: `expected a duration like "${example}"` })
+    .meta({ pattern: DURATION_PATTERN, description: `a duration like "${example}" (units d, h, m, s, ms, largest first)` })
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === null) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration like "${example}"` });
+        return z.NEVER;
+      }
+      return ms;
+    });
 
 /** A secret or its hash: a literal string (only hashes are allowed literally), or `{ env: NAME }` / `{ file: PATH }`. */
 export const secretSource = z.union(

@@ -11,7 +11,13 @@ export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
 
-export function authorizationServerMetadata(config: Config, origin: string, paths: { token: string; revocation: string }): Record<string, unknown> {
+export interface EndpointPaths {
+  token: string;
+  revocation: string;
+  introspection: string;
+}
+
+export function authorizationServerMetadata(config: Config, origin: string, paths: EndpointPaths): Record<string, unknown> {
   const grants = new Set<string>();
   for (const client of config.clients.values()) for (const grant of client.grants) grants.add(grant);
   return {
@@ -20,6 +26,8 @@ export function authorizationServerMetadata(config: Config, origin: string, path
     token_endpoint_auth_methods_supported: AUTH_METHODS,
     revocation_endpoint: `${origin}${paths.revocation}`,
     revocation_endpoint_auth_methods_supported: AUTH_METHODS,
+    introspection_endpoint: `${origin}${paths.introspection}`,
+    introspection_endpoint_auth_methods_supported: AUTH_METHODS,
     jwks_uri: `${origin}${JWKS_PATH}`,
     grant_types_supported: [...grants].sort(),
     scopes_supported: [config.parsed.oauth.scope],
@@ -28,7 +36,7 @@ export function authorizationServerMetadata(config: Config, origin: string, path
   };
 }
 
-export function metadataEndpoint(config: Config, origin: (req: IncomingMessage) => string | null, paths: { token: string; revocation: string }): OwnEndpoint {
+export function metadataEndpoint(config: Config, origin: (req: IncomingMessage) => string | null, paths: EndpointPaths): OwnEndpoint {
   return {
     id: 'oauth-metadata',
     handle(req, res, report) {

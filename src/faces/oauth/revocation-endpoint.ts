@@ -9,6 +9,7 @@ import { headerCount } from '../../authenticate/contract.js';
 import { OAuthError, invalidRequest } from '../../errors/oauth-error.js';
 import type { ReasonId } from '../../errors/reasons.js';
 import { sendOAuthError } from '../../respond/errors.js';
+import { sendJson } from '../../respond/json.js';
 import { authenticateClient, presentedClient } from './client-auth.js';
 import { refreshTokenFamily } from './refresh-tokens.js';
 import { asOAuthError, readOAuthForm } from './request-form.js';
@@ -50,8 +51,9 @@ export async function handleRevocation(req: IncomingMessage, res: ServerResponse
     const refreshFirst = params.get('token_type_hint') !== 'access_token';
     const kinds = refreshFirst ? [revokeRefreshToken, revokeAccessToken] : [revokeAccessToken, revokeRefreshToken];
     for (const revoke of kinds) if (await revoke(token, client.id, context)) break;
-    res.writeHead(200, { 'cache-control': 'no-store', pragma: 'no-cache', 'content-length': 0 });
-    res.end();
+    // RFC 7009 §2.2: the client ignores the body. An empty JSON object rather than none, because client libraries
+    // that read every answer as JSON (simple-oauth2) otherwise fail a revocation that worked.
+    sendJson(res, 200, {}, { 'cache-control': 'no-store', pragma: 'no-cache' });
     return { status: 200, reason: 'token_revocation_accepted', clientId };
   } catch (error) {
     const oauthError = asOAuthError(error, context.logger, 'revocation');

@@ -8,6 +8,7 @@ import { sendOAuthError } from '../../respond/errors.js';
 import { headerCount } from '../../authenticate/contract.js';
 import { authenticateClient, presentedClient } from './client-auth.js';
 import { asOAuthError, readOAuthForm } from './request-form.js';
+import { clientCredentialsGrant } from './grants/client-credentials.js';
 import { passwordGrant } from './grants/password.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import type { GrantContext, GrantHandler } from './grants/grant.js';
@@ -18,7 +19,9 @@ import type { ReasonId } from '../../errors/reasons.js';
 const GRANTS: ReadonlyMap<string, GrantHandler> = new Map([
   ['password', passwordGrant],
   ['refresh_token', refreshTokenGrant],
+  ['client_credentials', clientCredentialsGrant],
 ]);
+const UNSUPPORTED_GRANT = `supported grant types: ${[...GRANTS.keys()].join(', ')}`;
 
 export type TokenEndpointContext = Omit<GrantContext, 'client' | 'params'> & {
   logger: Logger;
@@ -27,8 +30,15 @@ export type TokenEndpointContext = Omit<GrantContext, 'client' | 'params'> & {
   guard: LoginGuard;
 };
 
-/** Outcomes that mean someone presented a wrong secret: they count towards brute-force protection. */
-const GUESSING_REASONS: ReadonlySet<ReasonId> = new Set(['login_failed', 'client_secret_invalid', 'client_unknown', 'client_auth_malformed']);
+/**
+ * Refusals of an operator's login, all answered alike (see the password grant): each counts towards brute-force
+ * protection for the username and the address. A right password of an operator without the API right counts as
+ * well: were it not counted, the lockout sequence (whether attempt N+1 is answered 429) would tell a right
+ * password from a wrong one as plainly as a different answer would.
+ */
+const PASSWORD_REFUSALS: ReadonlySet<ReasonId> = new Set(['login_failed', 'operator_api_access_off']);
+/** A wrong or unknown client secret: counted for the address only, as it says nothing about any operator. */
+const CLIENT_GUESSES: ReadonlySet<ReasonId> = new Set(['client_secret_invalid', 'client_unknown', 'client_auth_malformed']);
 
 export interface TokenEndpointOutcome {
   status: number;
@@ -64,16 +74,18 @@ export async function handleTokenRequest(
     }
     try {
       const client = await authenticateClient(presented, context.clients, context.verifier);
-      if (grant === undefined) throw new OAuthError('unsupported_grant_type', 'supported grant types: password, refresh_token', 'grant_type_unsupported');
+      if (grant === undefined) throw new OAuthError('unsupported_grant_type', UNSUPPORTED_GRANT, 'grant_type_unsupported');
       const result = await grant({ ...context, client, params });
       if (attemptedUser !== null) await context.guard.succeeded('oauth', attemptedUser);
       sendJson(res, 200, result.response);
       return { status: 200, reason: 'token_issued', grantType, clientId, username: result.subject };
     } catch (error) {
-      if (error instanceof OAuthError && GUESSING_REASONS.has(error.reason)) {
-        await context.guard.failed('oauth', error.reason === 'login_failed' ? attemptedUser : null, clientAddress);
+      if (error instanceof OAuthError && PASSWORD_REFUSALS.has(error.reason)) {
+        await context.guard.failed('oauth', attemptedUser, clientAddress);
+      } else if (error instanceof OAuthError && CLIENT_GUESSES.has(error.reason)) {
+        await context.guard.failed('oauth', null, clientAddress);
         // A wrong client secret says nothing about the operator's password: that attempt's place is freed too.
-        if (error.reason !== 'login_failed' && attemptedUser !== null) context.guard.finished('oauth', attemptedUser);
+        if (attemptedUser !== null) context.guard.finished('oauth', attemptedUser);
       } else if (attemptedUser !== null) {
         // Refused before or after the password check for another reason (scope, grant, store): no verdict on it.
         context.guard.finished('oauth', attemptedUser);

@@ -1,6 +1,6 @@
 // The PCR-360 face, built when the config has a `pcr` section: the API-key authenticator, the login and logout
 // endpoints, masking of keys in logged paths, the check for an API key beside another credential, and
-// recognition of its session tokens by value.
+// recognition (admin revocation) and description (introspection) of its session tokens by value.
 
 import type { Face, FaceDefinition } from '../../pipeline/face.js';
 import type { OwnEndpoint } from '../../route/own-endpoint.js';
@@ -12,6 +12,7 @@ import { handleLogin, type LoginContext, type LoginOutcome } from './login.js';
 import { handleLogout } from './logout.js';
 import { maskPcrPath, pcrPathView, type PcrPath } from './paths.js';
 import { sessionTokensFor } from './session-tokens.js';
+import { describePcrSessionToken, type PcrTokenDescriber } from './token-description.js';
 
 export const SESSION_TOKEN_AUDIENCE_SUFFIX = '#pcr-session';
 
@@ -41,6 +42,7 @@ export const pcrFace: FaceDefinition = {
       pathOf: pcrPathView(pcr.pathPrefix),
     };
     const loginContext: LoginContext = { ...context, store: services.store, liveness: services.liveness, verifier: services.verifier, guard: services.guard };
+    const describer: PcrTokenDescriber = { ...context, liveness: services.liveness, store: services.store, issuer: tokens.issuer };
     const isKey = (segment: string) => context.keys.find(segment) !== undefined;
 
     const sessionEndpoint = (path: Extract<PcrPath, { kind: 'login' | 'logout' }>): OwnEndpoint => ({
@@ -84,6 +86,7 @@ export const pcrFace: FaceDefinition = {
         const session = context.sessionTokens.verify(token);
         return session.ok ? { credential: { kind: 'pcr-session', sessionId: session.claims.sid }, expiresAt: session.claims.exp * 1000 } : null;
       },
+      describeToken: (token) => describePcrSessionToken(token, describer),
       tokenCaches: { session: context.sessionTokens.cache },
     };
   },

@@ -84,15 +84,22 @@ export async function handleLogin(call: SessionCall): Promise<LoginOutcome> {
   if (!verdict.allowed) return deny('rate_limited', { 'retry-after': String(verdict.retryAfterSeconds) });
   const user = context.users.get(username);
   const member = user !== undefined && user.keys.includes(key.id);
-  const passwordOk = await context.verifier.verify(password, member ? user.password : null);
-  // One answer for unknown users, users of other keys and wrong passwords: nothing tells which logins exist.
-  if (!member || !passwordOk) {
+  const expiredAt = (at: number) => member && user.sessionExpiresAt !== undefined && at >= user.sessionExpiresAt;
+  // An expired user is refused whatever the password, so a remembered success must not answer its right password
+  // faster than a wrong one.
+  const passwordOk = await context.verifier.verify(password, member ? user.password : null, { rememberSuccess: !expiredAt(context.clock.now()) });
+  const now = context.clock.now();
+  const expired = expiredAt(now);
+  if (!member || !passwordOk || expired) {
+    // One answer (status, headers, body) for an unknown user, a user of another key, a wrong password and a user
+    // past its session expiry date: nothing tells which logins exist, which are on this key or which passwords
+    // are right. Each counts as a failed login, an expired user's right password too, so the lockout sequence
+    // tells nothing either; the real reason is only the log line's and the metric's.
+    const reason: DenialReason = !member ? (user === undefined ? 'login_failed' : 'user_not_on_key') : !passwordOk ? 'login_failed' : 'user_disabled';
     await context.guard.failed('pcr', username, clientAddress);
-    return { ...deny('login_failed'), user: username };
+    return { ...deny('login_failed'), reason, user: username };
   }
   await context.guard.succeeded('pcr', username);
-  const now = context.clock.now();
-  if (user.sessionExpiresAt !== undefined && now >= user.sessionExpiresAt) return { ...deny('user_disabled'), user: username };
 
   const limits = sessionLimits(context, key);
   const caps = [limits.lifetimeSeconds > 0 ? now + limits.lifetimeSeconds * 1000 : null, user.sessionExpiresAt ?? null, key.expiresAt ?? null].filter(

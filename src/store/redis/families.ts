@@ -66,6 +66,16 @@ export class RedisFamilies {
     throw connection.unavailable('redeemRefreshToken', new Error('unexpected script reply'));
   }
 
+  async redeemable(refreshTokenHash: string, now: number): Promise<TokenFamilyRecord | null> {
+    const { connection, keys } = this.redis;
+    const [familyId, consumed, expiresAt] = await connection.run('redeemableRefreshToken', () =>
+      connection.client.hmget(keys.refreshToken(refreshTokenHash), 'f', 'c', 'e'),
+    );
+    if (!familyId || consumed !== '0' || expiresAt === null || now >= Number(expiresAt)) return null;
+    const family = await this.get(familyId, now);
+    return family && family.revokedAt === null ? family : null;
+  }
+
   async revoke(id: string, now: number): Promise<boolean> {
     const { connection, keys } = this.redis;
     const existed = await connection.run('revokeFamily', () =>

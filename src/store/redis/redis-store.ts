@@ -81,6 +81,10 @@ export class RedisStore implements Store {
     return this.#families.redeem(...redemption);
   }
 
+  redeemableRefreshToken(refreshTokenHash: string, now: number): Promise<TokenFamilyRecord | null> {
+    return this.#families.redeemable(refreshTokenHash, now);
+  }
+
   revokeFamily(id: string, now: number): Promise<boolean> {
     return this.#families.revoke(id, now);
   }

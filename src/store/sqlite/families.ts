@@ -62,6 +62,10 @@ function prepare(db: SqliteDatabase) {
   const consumeToken = db.prepare('UPDATE refresh_tokens SET consumed = 1, expires_at = ? WHERE hash = ?');
   const deleteToken = db.prepare('DELETE FROM refresh_tokens WHERE hash = ?');
   const getAny = db.prepare<[string], FamilyRow & { keep_until: number }>(`SELECT ${COLUMNS}, keep_until FROM families WHERE id = ?`);
+  const getRedeemable = db.prepare<{ hash: string; now: number }, FamilyRow>(
+    `SELECT ${COLUMNS.split(', ').map((c) => `f.${c}`).join(', ')} FROM refresh_tokens t JOIN families f ON f.id = t.family_id
+     WHERE t.hash = @hash AND t.consumed = 0 AND t.expires_at > @now AND f.keep_until > @now AND f.revoked_at IS NULL`,
+  );
   const getLive = db.prepare<{ id: string; now: number }, FamilyRow>(`SELECT ${COLUMNS} FROM families WHERE id = @id AND keep_until > @now`);
   const deleteFamily = db.prepare('DELETE FROM families WHERE id = ?');
   const markRevoked = db.prepare('UPDATE families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
@@ -71,6 +75,7 @@ function prepare(db: SqliteDatabase) {
 
   return {
     getLive,
+    getRedeemable,
     list: db.prepare<{ clientId: string | null; subject: string | null; now: number }, FamilyRow>(
       `SELECT ${COLUMNS} FROM families WHERE ${MATCHES} AND keep_until > @now`,
     ),
@@ -142,6 +147,11 @@ export class SqliteFamilies {
 
   get(id: string, now: number): TokenFamilyRecord | null {
     const row = this.connection.run('getFamily', () => this.#s.getLive.get({ id, now }));
+    return row === undefined ? null : toRecord(row);
+  }
+
+  redeemable(hash: string, now: number): TokenFamilyRecord | null {
+    const row = this.connection.run('redeemableRefreshToken', () => this.#s.getRedeemable.get({ hash, now }));
     return row === undefined ? null : toRecord(row);
   }
 

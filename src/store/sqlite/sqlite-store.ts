@@ -95,6 +95,10 @@ export class SqliteStore implements Store {
     return this.#families.get(id, now);
   }
 
+  async redeemableRefreshToken(refreshTokenHash: string, now: number): Promise<TokenFamilyRecord | null> {
+    return this.#families.redeemable(refreshTokenHash, now);
+  }
+
   async redeemRefreshToken(
     refreshTokenHash: string,
     nextHash: string,

@@ -10,7 +10,7 @@ import type { Problem } from '../forms.js';
 import { filterForm, gridState, header, listQuery, pager, type GridState } from '../grid-table.js';
 import { html, type SafeHtml } from '../html.js';
 import { csrfField, notice, sendPage } from '../layout.js';
-import { clientBody, clientDetails, clientErrors, clientForm, clientPath, CLIENTS_BASE, NEW_CLIENT, shownOnce, typedFromBody, typedFromView, type ClientTyped } from './clients-form.js';
+import { clientBody, clientDetails, clientErrors, clientForm, clientPath, CLIENTS_BASE, NEW_CLIENT, serviceNameOf, shownOnce, typedFromBody, typedFromView, type ClientTyped } from './clients-form.js';
 import { formOf, grantChangeNews, plural, postedVersion, problemsOf, recordActions, staleNotice } from './common.js';
 import { shownDuration } from './duration-fields.js';
 
@@ -21,6 +21,8 @@ const described = (answer: GridAnswer) => String(answer.body['error_description'
 const back = html`<p><a href="${CLIENTS_BASE}">Back to API Access</a></p>`;
 const missing = (id: string) => html`${notice('error', `There is no API access "${id}"; it may have been deleted.`)}${back}`;
 const grantsOf = (row: Record<string, unknown>) => (Array.isArray(row['grants']) ? row['grants'].map(String) : []);
+// Whom the client acts as, beside the switch: the grid has no room for the identity's attributes (the edit page has).
+const clientCredentialsShown = (row: Record<string, unknown>) => (grantsOf(row).includes('client_credentials') ? `yes, as ${serviceNameOf(row['serviceIdentity'])}` : 'no');
 
 const rowsFor = (context: ConsoleContext, state: GridState) => context.grids.clients.list(listQuery(state));
 
@@ -33,19 +35,19 @@ async function grid(req: Request, res: Response, context: ConsoleContext): Promi
   const actions = (row: Record<string, unknown>) => recordActions(row, String(row['id']), clientPath);
   const yesNo = (row: Record<string, unknown>, grant: string) => (grantsOf(row).includes(grant) ? 'yes' : 'no');
   const content = html`${grantChangeNews(req, 'API access')}
-<p>OAuth clients that third-party tools use to get tokens for the public API (HTTP Basic with the client id and secret).</p>
+<p>OAuth clients that third-party tools use to get tokens for the public API (HTTP Basic with the client id and secret): for an operator with the operator's password, or, with client credentials, for the client itself as its service identity.</p>
 <div class="toolbar">${filterForm(CLIENTS_BASE, state, 'Filter API access')}${manage ? html`<a class="button primary" href="${CLIENTS_BASE}/new">Add API access</a>` : ''}</div>
 <div class="grid-frame"><table id="clients-grid">
 <caption>API access clients</caption>
-<thead><tr>${th('Client id', 'id')}${th('Description', 'description')}${th('Scope')}${th('Access token expiry', 'accessTokenTtl')}${th('Refresh token expiry', 'refreshTokenTtl')}${th('Password', 'password')}${th('Refresh token', 'refreshToken')}${th('Live grants', 'liveGrants')}${th('Source', 'source')}${manage ? th('Actions') : ''}</tr></thead>
+<thead><tr>${th('Client id', 'id')}${th('Description', 'description')}${th('Scope')}${th('Access token expiry', 'accessTokenTtl')}${th('Refresh token expiry', 'refreshTokenTtl')}${th('Password', 'password')}${th('Refresh token', 'refreshToken')}${th('Client credentials', 'clientCredentials')}${th('Introspection', 'introspect')}${th('Live grants', 'liveGrants')}${th('Source', 'source')}${manage ? th('Actions') : ''}</tr></thead>
 <tbody>${
     rows.length === 0
-      ? html`<tr><td colspan="${manage ? 10 : 9}">${state.q ? 'No API access matches the filter.' : 'No API access yet.'}</td></tr>`
+      ? html`<tr><td colspan="${manage ? 12 : 11}">${state.q ? 'No API access matches the filter.' : 'No API access yet.'}</td></tr>`
       : rows.map(
           (row) => html`<tr>
 <th scope="row" class="mono">${String(row['id'])}</th><td class="text">${String(row['description'] ?? '')}</td><td>${scope}</td>
 <td>${shownDuration(row['accessTokenTtl'])}</td><td>${shownDuration(row['refreshTokenTtl'])}</td>
-<td>${yesNo(row, 'password')}</td><td>${yesNo(row, 'refresh_token')}</td><td>${String(row['liveGrants'] ?? 0)}</td><td>${String(row['source'] ?? '')}</td>${manage ? html`<td>${actions(row)}</td>` : ''}
+<td>${yesNo(row, 'password')}</td><td>${yesNo(row, 'refresh_token')}</td><td>${clientCredentialsShown(row)}</td><td>${row['introspect'] === true ? 'yes' : 'no'}</td><td>${String(row['liveGrants'] ?? 0)}</td><td>${String(row['source'] ?? '')}</td>${manage ? html`<td>${actions(row)}</td>` : ''}
 </tr>`,
         )
   }</tbody></table></div>

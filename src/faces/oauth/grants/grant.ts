@@ -29,7 +29,7 @@ export interface TokenResponse {
 
 export interface GrantResult {
   response: TokenResponse;
-  /** Operator login, for the log line. */
+  /** Operator login, or the service name of a client acting for itself, for the log line. */
   subject: string;
 }
 

@@ -3,7 +3,10 @@
 
 import { OAuthError, invalidGrant } from '../../../errors/oauth-error.js';
 import { newFamilyId, newRefreshToken } from '../refresh-tokens.js';
+import type { ReasonId } from '../../../errors/reasons.js';
 import { checkScope, requireParam, type GrantHandler } from './grant.js';
+
+const loginRefused = (reason: ReasonId) => invalidGrant('invalid username or password', reason);
 
 export const passwordGrant: GrantHandler = async (context) => {
   const { client, params, operators, store, clock, accessTokens, verifier } = context;
@@ -14,10 +17,14 @@ export const passwordGrant: GrantHandler = async (context) => {
   const password = requireParam(params, 'password');
   const scope = checkScope(params.get('scope'), context.scope);
   const operator = operators.get(username);
-  const passwordOk = password.length <= 1024 && (await verifier.verify(password, operator?.password ?? null));
-  // One answer for an unknown login and a wrong password, so the endpoint does not reveal which logins exist.
-  if (!operator || !passwordOk) throw invalidGrant('invalid username or password', 'login_failed');
-  if (!operator.apiAccess) throw invalidGrant('this operator is not allowed to use the API', 'operator_api_access_off');
+  // An operator without the API right is refused whatever the password, so a remembered success must not make its
+  // right password answer faster than a wrong one: its check always pays for scrypt.
+  const passwordOk = password.length <= 1024 && (await verifier.verify(password, operator?.password ?? null, { rememberSuccess: operator?.apiAccess === true }));
+  // One answer (status, headers, body) for an unknown login, a wrong password and an operator without the API
+  // right, so the endpoint tells neither which logins exist nor which passwords are right; only the reason id in
+  // the log line and the metric says which it was. The endpoint counts all three as failed logins.
+  if (!operator || !passwordOk) throw loginRefused('login_failed');
+  if (!operator.apiAccess) throw loginRefused('operator_api_access_off');
 
   const now = clock.now();
   const familyId = newFamilyId();

@@ -16,7 +16,8 @@ export const refreshTokenGrant: GrantHandler = async (context) => {
   if (familyId === null) throw invalidGrant('the refresh token is not valid', 'refresh_token_unknown');
   const now = clock.now();
   const family = await store.getFamily(familyId, now);
-  if (family === null) throw invalidGrant('the refresh token is not valid', 'refresh_token_unknown');
+  // A grant issued without a refresh token (client credentials, a client that may not refresh) has none to redeem.
+  if (family === null || family.refreshExpiresAt === null) throw invalidGrant('the refresh token is not valid', 'refresh_token_unknown');
   if (family.clientId !== client.id) throw invalidGrant('the refresh token was issued to another client', 'refresh_token_client_mismatch');
   // The scope of a refresh may narrow but never widen the original grant (RFC 6749 §6).
   const scope = checkScope(params.get('scope'), family.scope);
