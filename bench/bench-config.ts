@@ -32,6 +32,8 @@ export interface ConfigOptions {
   sqlitePath?: string | null;
   cacheSize: number | null;
   workers?: number;
+  /** Where spans are exported; null or absent keeps tracing off (the default). */
+  tracingEndpoint?: string | null;
 }
 
 export function benchConfig(o: ConfigOptions): Record<string, unknown> {
@@ -40,6 +42,7 @@ export function benchConfig(o: ConfigOptions): Record<string, unknown> {
     admin: { host: '127.0.0.1', port: 0 },
     ...(o.workers !== undefined ? { workers: o.workers } : {}),
     log: { level: 'info', requests: o.requestLog },
+    ...(o.tracingEndpoint ? { tracing: { enabled: true, endpoint: o.tracingEndpoint } } : {}),
     upstream: { url: o.upstreamUrl, ...(o.engine ? { engine: o.engine } : {}) },
     tokens: {
       algorithm: o.alg,

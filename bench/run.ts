@@ -23,6 +23,7 @@ import { report, writeJson } from './report.js';
 import { pairsWithHaproxy, runGroup, type GroupResult, type Running } from './rounds.js';
 import type { Scenario } from './scenarios.js';
 import { mintPool, TokenPool } from './token-pool.js';
+import { startTraceSink } from './trace-sink.js';
 import { startBenchUpstream } from './upstream.js';
 
 const o = parseOptions(process.argv.slice(2));
@@ -45,6 +46,7 @@ const algOf = (s: Scenario) => s.algorithm?.(o.alg) ?? o.alg;
 const [client, operator, apiUser] = await Promise.all([hashSecret(CLIENT.secret), hashSecret(OPERATOR.password), hashSecret(API_USER.password)]);
 const hashes = { client: client!, operator: operator!, apiUser: apiUser! };
 const upstream = await startBenchUpstream();
+const traceSink = o.scenarios.some((s) => s.tracing) ? await startTraceSink() : null;
 let redis: RedisServer | null = null;
 if (o.scenarios.some((s) => s.store === 'redis')) {
   redis = await startRedis(place);
@@ -62,6 +64,7 @@ const configFor = (s: Scenario) =>
     sqlitePath: s.store === 'sqlite' ? join(tmp, `${s.name}.db`) : null,
     cacheSize: s.cacheSize ?? null,
     ...(s.workers !== undefined ? { workers: s.workers } : {}),
+    tracingEndpoint: s.tracing && traceSink !== null ? traceSink.url : null,
   });
 const probeConfig = benchConfig({ upstreamUrl: upstream.url, engine: o.engine, requestLog: o.requestLog, alg: o.alg, hashes, redisUrl: null, cacheSize: null });
 const engine = (await resolveConfig(probeConfig, { env: { [SIGNING_KEY_ENV]: keyPem(o.alg) } })).parsed.upstream.engine;
@@ -208,6 +211,7 @@ if (haproxy !== null) {
   await haproxy.stop();
 }
 await upstream.close();
+await traceSink?.close();
 await redis?.stop();
 
 for (const s of o.scenarios) {

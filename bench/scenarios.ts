@@ -46,6 +46,8 @@ export interface Scenario {
   group?: string;
   /** The request log setting of this scenario's proxy; the run's --request-log when absent. */
   requestLog?: boolean;
+  /** Tracing on, every request sampled, spans exported to a local sink; off when absent. */
+  tracing?: boolean;
   /** Started as the `portcullis` command with `workers: N`, unpinned, instead of as the pinned proxy child. */
   workers?: number;
   /** The token algorithm of this scenario's proxy; the run's --alg when absent. */
@@ -148,6 +150,14 @@ export const SCENARIOS: readonly Scenario[] = [
     store: 'memory',
     group: 'bearer',
     requestLog: false,
+    prepare: warmBearer,
+  },
+  {
+    name: 'bearer-warm-traced',
+    description: 'the same with tracing on (every request sampled, spans exported to a local sink): tracing costs the difference',
+    store: 'memory',
+    group: 'bearer',
+    tracing: true,
     prepare: warmBearer,
   },
   {

@@ -12,9 +12,7 @@ import { sha256KeyHash } from './config/secrets.js';
 import { ManagedCredentials } from './credentials/managed-credentials.js';
 import { ServedRuntime } from './credentials/served-runtime.js';
 import { startDemoBackend, type DemoBackend } from './demo/backend.js';
-import { HttpProxyForwarder } from './forward/http-proxy-forwarder.js';
-import { UndiciForwarder } from './forward/undici-forwarder.js';
-import type { Forwarder } from './forward/forwarder.js';
+import { forwarderFor } from './forward/engine.js';
 import { applyListenerLimits, createPublicListener, listen } from './listener/public-listener.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { FACES } from './faces/registry.js';
@@ -26,9 +24,11 @@ import { createRequestHandler } from './pipeline/handle-request.js';
 import { createUpgradeHandler } from './pipeline/handle-upgrade.js';
 import type { ObservedProxy, PortcullisHooks } from './observability/hooks.js';
 import { RequestLogObserver } from './observability/request-log.js';
+import { startTracing, type Tracing } from './observability/tracing.js';
 import { buildRuntime, type Runtime, type RuntimeInputs, type Services } from './pipeline/runtime.js';
 import { SecretVerifier } from './secrets/verifier.js';
 import { sessionViewTiming, storeFromConfig } from './store/factory.js';
+import { instrumentStore } from './store/instrumented.js';
 import type { Store } from './store/store.js';
 import { Liveness } from './session/liveness.js';
 import { PcrSessions } from './session/pcr-sessions.js';
@@ -47,16 +47,6 @@ const PURGE_INTERVAL_MS = 30_000;
 /** Longest any token we issue can live; revoked ids are remembered this long. */
 const REVOCATION_MEMORY_MS = 7 * 24 * 3600_000;
 
-function forwarderFor(config: Config, upstream: URL): Forwarder {
-  const options = {
-    upstream,
-    timeoutMs: config.parsed.upstream.timeout,
-    connectTimeoutMs: config.parsed.upstream.connectTimeout,
-    maxSockets: config.parsed.upstream.maxSockets,
-  };
-  return config.parsed.upstream.engine === 'undici' ? new UndiciForwarder(options) : new HttpProxyForwarder(options);
-}
-
 export type { PortcullisHooks };
 
 export class Portcullis implements ObservedProxy {
@@ -69,6 +59,7 @@ export class Portcullis implements ObservedProxy {
   readonly #demo: DemoBackend | null;
   readonly #purgeTimer: NodeJS.Timeout;
   readonly #ownsStore: boolean;
+  readonly #tracing: Tracing | null;
   #closing: Promise<void> | null = null;
 
   private constructor(parts: {
@@ -81,6 +72,7 @@ export class Portcullis implements ObservedProxy {
     demo: DemoBackend | null;
     purgeTimer: NodeJS.Timeout;
     ownsStore: boolean;
+    tracing: Tracing | null;
   }) {
     this.#served = parts.served;
     this.#managed = parts.managed;
@@ -91,6 +83,7 @@ export class Portcullis implements ObservedProxy {
     this.#demo = parts.demo;
     this.#purgeTimer = parts.purgeTimer;
     this.#ownsStore = parts.ownsStore;
+    this.#tracing = parts.tracing;
   }
 
   static async start(options: StartOptions): Promise<Portcullis> {
@@ -98,8 +91,11 @@ export class Portcullis implements ObservedProxy {
     const hooks = options.hooks ?? {};
     const clock = options.clock ?? systemClock;
     const logger = options.logger ?? createLogger({ level: config.parsed.log.level });
+    // Null when tracing is off: then nothing below builds a span or carries a trace context.
+    const tracing = startTracing(config.parsed.tracing, { logger, env: process.env });
     const rawStore = options.store ?? (await storeFromConfig(config, clock));
-    const store = hooks.wrapStore ? hooks.wrapStore(rawStore) : rawStore;
+    const observed = hooks.wrapStore ? hooks.wrapStore(rawStore) : rawStore;
+    const store = tracing === null ? observed : instrumentStore(observed, tracing.store);
     const demo =
       config.parsed.upstream.url === 'demo'
         ? await startDemoBackend({
@@ -167,7 +163,7 @@ export class Portcullis implements ObservedProxy {
       );
     }
 
-    const server = createPublicListener(config.parsed.listen, { request: createRequestHandler(services), upgrade: createUpgradeHandler(services) });
+    const server = createPublicListener(config.parsed.listen, { request: createRequestHandler(services, tracing === null ? null : tracing.requests), upgrade: createUpgradeHandler(services) });
     await listen(server, config.parsed.listen.port, config.parsed.listen.host);
     let admin: AdminServer;
     try {
@@ -188,7 +184,7 @@ export class Portcullis implements ObservedProxy {
     }, PURGE_INTERVAL_MS);
     purgeTimer.unref();
 
-    const instance = new Portcullis({ served, managed, server, admin, services, hooks, demo, purgeTimer, ownsStore: options.store === undefined });
+    const instance = new Portcullis({ served, managed, server, admin, services, hooks, demo, purgeTimer, ownsStore: options.store === undefined, tracing });
     logger.info({ url: instance.url, admin: admin.url, upstream: demo ? 'demo' : upstreamUrl.origin, store: store.kind }, 'listening');
     hooks.started?.(instance);
     return instance;
@@ -263,6 +259,11 @@ export class Portcullis implements ObservedProxy {
     return this.#services;
   }
 
+  /** Null when tracing is off. */
+  get tracing(): Tracing | null {
+    return this.#tracing;
+  }
+
   get demoBackendUrl(): string | null {
     return this.#demo?.url ?? null;
   }
@@ -290,6 +291,7 @@ export class Portcullis implements ObservedProxy {
       await adminClosed;
       this.#services.revocations.detach();
       await this.#services.forwarder.close();
+      await this.#tracing?.shutdown();
       await this.#demo?.close();
       if (this.#ownsStore) await this.#services.store.close();
     })();

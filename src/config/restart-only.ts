@@ -18,6 +18,8 @@ export function restartOnlyChanges(before: Config, after: Config): string[] {
   if (a.admin.host !== b.admin.host || a.admin.port !== b.admin.port) changed.push('admin.host/port');
   if (JSON.stringify(a.store) !== JSON.stringify(b.store) || before.redisPassword !== after.redisPassword) changed.push('store');
   if (a.workers !== b.workers) changed.push('workers');
+  // The tracer and its exporter are built once, at start.
+  if (JSON.stringify(a.tracing) !== JSON.stringify(b.tracing)) changed.push('tracing');
   if ((a.upstream.url === 'demo') !== (b.upstream.url === 'demo')) changed.push('upstream.url (demo)');
   return changed;
 }
@@ -37,6 +39,7 @@ export function keepRestartOnly(running: Config, next: Config): Config {
     admin: { ...next.parsed.admin, host: running.parsed.admin.host, port: running.parsed.admin.port },
     store: running.parsed.store,
     workers: running.parsed.workers,
+    tracing: running.parsed.tracing,
     upstream: (running.parsed.upstream.url === 'demo') !== (next.parsed.upstream.url === 'demo') ? running.parsed.upstream : next.parsed.upstream,
   };
   return { ...next, parsed, redisPassword: running.redisPassword, sentinelPassword: running.sentinelPassword };

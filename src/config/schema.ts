@@ -8,6 +8,7 @@ import { pcrSchema } from './schema/pcr.js';
 import { storeSchema } from './schema/store.js';
 import { forwardAuthSchema } from './schema/forward-auth.js';
 import { externalIssuersSchema } from './schema/external-issuers.js';
+import { tracingSchema } from './schema/tracing.js';
 
 export { secretSource, storeSchema };
 export type { SecretSourceInput } from './schema/fields.js';
@@ -199,6 +200,7 @@ export const configSchema = z.strictObject({
   pcr: pcrSchema.optional(),
   forwardAuth: forwardAuthSchema.optional(),
   externalIssuers: externalIssuersSchema,
+  tracing: tracingSchema.prefault({}),
   routes: z.array(routeFor(z.string())).min(1),
   identityHeaders: z
     .strictObject({

@@ -2,10 +2,12 @@
 // session, authorize), rewrite the headers and forward; or, asked by a proxy in front (forward-auth), decide and
 // only answer. Every decision is made on the normalised path, the one Authorization header and the method of the
 // request that is forwarded. The runtime (config-derived state) is read once at the start, so a request finishes
-// under the config it started with even if a reload swaps it.
+// under the config it started with even if a reload swaps it. With tracing on, each stage also reports to the
+// request's trace; with it off the tracer is null and a stage pays one test.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthRequest } from '../authenticate/contract.js';
+import type { ForwardResult } from '../forward/forwarder.js';
 import { bearerDenial } from '../respond/errors.js';
 import { outgoingHeaders } from '../rewrite/outgoing-headers.js';
 import { StoreUnavailableError } from '../store/store.js';
@@ -21,7 +23,25 @@ const UNMASKED = (target: RequestTarget) => target.path;
 const RECORD = Symbol('portcullis.requestRecord');
 type Recorded = ServerResponse & { [RECORD]?: RequestRecord };
 
-export function createRequestHandler(services: PipelineServices) {
+/** Traces requests (OpenTelemetry); the pipeline holds null instead when tracing is off. */
+export interface RequestTracer {
+  /** Starts the request's server span, continuing the incoming trace context when it is trusted. */
+  start(req: IncomingMessage, runtime: Runtime): RequestTrace;
+}
+
+/** One request's trace, told what each stage did. */
+export interface RequestTrace {
+  /** Runs the request's stages with its span active, so the store calls they make become its children. */
+  run(stages: () => void): void;
+  /** Runs the decision inside an authenticate span, ended once the decision is known. */
+  decide(record: RequestRecord, decision: () => Decision | Promise<Decision>): Decision | Promise<Decision>;
+  /** Starts the upstream call's span and writes its traceparent over whatever the client sent. */
+  upstream(headers: Record<string, string | string[]>): (result: ForwardResult) => void;
+  /** Ends the server span with the record's route, outcome, reason and status. */
+  end(record: RequestRecord): void;
+}
+
+export function createRequestHandler(services: PipelineServices, tracer: RequestTracer | null = null) {
   // One listener function for every response (it finds its record on the response), rather than a closure and a
   // once() wrapper allocated per request.
   function finished(this: Recorded): void {
@@ -50,15 +70,31 @@ export function createRequestHandler(services: PipelineServices) {
     };
     (res as Recorded)[RECORD] = record;
     res.on('close', finished);
+    if (tracer !== null) {
+      traced(req, res, runtime, services, record, tracer.start(req, runtime));
+      return;
+    }
     try {
-      route(req, res, runtime, services, record);
+      route(req, res, runtime, services, record, null);
     } catch (error) {
       fail(res, record, 'internal_error', services, error);
     }
   };
 }
 
-function route(req: IncomingMessage, res: ServerResponse, runtime: Runtime, services: PipelineServices, record: RequestRecord): void {
+function traced(req: IncomingMessage, res: ServerResponse, runtime: Runtime, services: PipelineServices, record: RequestRecord, trace: RequestTrace): void {
+  // After `finished`, which writes the final status onto the record.
+  res.on('close', () => trace.end(record));
+  trace.run(() => {
+    try {
+      route(req, res, runtime, services, record, trace);
+    } catch (error) {
+      fail(res, record, 'internal_error', services, error);
+    }
+  });
+}
+
+function route(req: IncomingMessage, res: ServerResponse, runtime: Runtime, services: PipelineServices, record: RequestRecord, trace: RequestTrace | null): void {
   const raw = req.url ?? '';
   const forwardAuth = runtime.forwardAuth;
   // Asked before the target is parsed: a call appending the original target (Envoy) is judged on that target alone.
@@ -89,31 +125,33 @@ function route(req: IncomingMessage, res: ServerResponse, runtime: Runtime, serv
     return;
   }
   const request: AuthRequest = { method: record.method, target, headers: req.headers, rawHeaders: req.rawHeaders };
-  const decision = decideRequest(request, runtime, services.liveness, record);
+  const decision = trace === null ? decideRequest(request, runtime, services.liveness, record) : trace.decide(record, () => decideRequest(request, runtime, services.liveness, record));
   if (decision instanceof Promise) {
     decision.then(
-      (settled) => proceed(req, res, runtime, services, record, settled),
+      (settled) => proceed(req, res, runtime, services, record, settled, trace),
       (error: unknown) => {
         if (error instanceof StoreUnavailableError) fail(res, record, 'store_unavailable', services);
         else fail(res, record, 'internal_error', services, error);
       },
     );
   } else {
-    proceed(req, res, runtime, services, record, decision);
+    proceed(req, res, runtime, services, record, decision, trace);
   }
 }
 
-function proceed(req: IncomingMessage, res: ServerResponse, runtime: Runtime, services: PipelineServices, record: RequestRecord, decision: Decision): void {
+function proceed(req: IncomingMessage, res: ServerResponse, runtime: Runtime, services: PipelineServices, record: RequestRecord, decision: Decision, trace: RequestTrace | null): void {
   if (decision.kind === 'denial') deny(res, record, decision);
-  else forward(req, res, runtime, services, record, record.target!, decision, performance.now());
+  else forward(req, res, runtime, services, record, record.target!, decision, performance.now(), trace);
 }
 
-function forward(req: IncomingMessage, res: ServerResponse, runtime: Runtime, services: PipelineServices, record: RequestRecord, target: RequestTarget, pass: Pass, startedAt: number): void {
+function forward(req: IncomingMessage, res: ServerResponse, runtime: Runtime, services: PipelineServices, record: RequestRecord, target: RequestTarget, pass: Pass, startedAt: number, trace: RequestTrace | null): void {
   const attribution = pass.attribution;
   const headers = outgoingHeaders(req, runtime, attribution === null ? null : attribution.identity);
   record.outcome = 'forwarded';
   record.authMethod = attribution === null ? 'public' : attribution.identity.method;
+  const upstreamSpan = trace === null ? null : trace.upstream(headers);
   services.forwarder.forward(req, res, { path: (attribution?.forwardPath ?? target.path) + target.search, headers, startedAt }, (result) => {
+    if (upstreamSpan !== null) upstreamSpan(result);
     record.upstreamStatus = result.upstreamStatus;
     record.upstreamSeconds = result.upstreamSeconds;
     if (result.failure !== null) {

@@ -88,6 +88,9 @@ export function sessionViewTiming(settings: StoreConfig): { localTtlMs: number; 
   }
 }
 
+/** How long a revocation waits for its replicas unless configured (or half the command timeout, if shorter). */
+const REPLICATION_WAIT_MS = 250;
+
 /** The Redis store's options: connection fields as configured, passwords from `secrets`, TLS files read now. */
 export function redisStoreOptions(settings: RedisStoreSettings, secrets: StoreSecrets): RedisStoreOptions {
   const tls =
@@ -121,6 +124,10 @@ export function redisStoreOptions(settings: RedisStoreSettings, secrets: StoreSe
     ...(settings.cluster ? { cluster: settings.cluster } : {}),
     commandTimeoutMs: settings.commandTimeout,
     connectTimeoutMs: settings.connectTimeout,
+    replicationWait: {
+      replicas: settings.replicationWait.replicas ?? (sentinel ? 1 : 0),
+      timeoutMs: settings.replicationWait.timeout ?? Math.min(REPLICATION_WAIT_MS, Math.floor(settings.commandTimeout / 2)),
+    },
   };
 }
 

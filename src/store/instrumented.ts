@@ -40,6 +40,9 @@ export class InstrumentedStore implements Store {
   readonly #unsubscribe: () => void;
   /** Present when the wrapped store has it (Redis store), so resyncs reach the proxy through the wrapper. */
   readonly onResync?: (listener: () => void) => () => void;
+  /** Present when the wrapped store holds login attempts for every process (Redis store); passed through untimed. */
+  readonly holdLoginAttempt?: NonNullable<Store['holdLoginAttempt']>;
+  readonly releaseLoginAttempts?: NonNullable<Store['releaseLoginAttempts']>;
 
   constructor(inner: Store, observer: StoreObserver) {
     this.#inner = inner;
@@ -47,6 +50,10 @@ export class InstrumentedStore implements Store {
     // One subscription of our own, so each event is counted once however many listeners the proxy registers.
     this.#unsubscribe = inner.onRevocation((event) => observer.revocationReceived(event.kind));
     if (typeof inner.onResync === 'function') this.onResync = (listener) => inner.onResync!(listener);
+    if (typeof inner.holdLoginAttempt === 'function' && typeof inner.releaseLoginAttempts === 'function') {
+      this.holdLoginAttempt = (...hold) => inner.holdLoginAttempt!(...hold);
+      this.releaseLoginAttempts = (key, holdIds) => inner.releaseLoginAttempts!(key, holdIds);
+    }
   }
 
   get kind(): Store['kind'] {

@@ -64,6 +64,8 @@ export type RevocationEvent =
   | { kind: 'family'; id: string }
   | { kind: 'token'; jti: string; until: number };
 
+export type LoginAttemptHold = { status: 'held' } | { status: 'busy' } | { status: 'blocked'; resetAt: number };
+
 export interface Store {
   readonly kind: 'memory' | 'sqlite' | 'redis';
   /** Managed API keys, API users, OAuth clients and operators, and the audit log of admin changes. */
@@ -120,7 +122,18 @@ export interface Store {
   /** Adds one failure to `key` in a fixed window of `windowMs` starting at the first failure; returns the count and the window's end. */
   recordFailure(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }>;
   failureCount(key: string, now: number): Promise<{ count: number; resetAt: number }>;
+  /** Forgets the counter, and any attempts held on it. */
   clearFailures(key: string): Promise<void>;
+  /**
+   * Stores shared by several processes hold the login attempts under way, so parallel guesses spread over
+   * processes cannot get more password checks in all than `limit` (LoginGuard keeps its own holds per process
+   * too). Atomically: 'blocked' when `key` has `limit` failures in its window, 'busy' when its failures plus the
+   * attempts held reach `limit`, else the attempt `holdId` is held until released or for `holdMs` of real time
+   * (an attempt whose process died frees its place by itself). `now` is the clock time the window is read at.
+   */
+  holdLoginAttempt?(key: string, limit: number, holdId: string, holdMs: number, now: number): Promise<LoginAttemptHold>;
+  /** Frees attempts held with `holdLoginAttempt`; unknown ones are ignored. */
+  releaseLoginAttempts?(key: string, holdIds: string[]): Promise<void>;
 
   /** Revocation events from this and every other process sharing the store. Returns an unsubscribe function. */
   onRevocation(listener: (event: RevocationEvent) => void): () => void;

@@ -29,6 +29,7 @@ describe('redisStoreOptions', () => {
       keyPrefix: 'portcullis:',
       commandTimeoutMs: 500,
       connectTimeoutMs: 2000,
+      replicationWait: { replicas: 0, timeoutMs: 250 },
     });
   });
 

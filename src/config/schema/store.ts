@@ -45,6 +45,21 @@ const redisStore = z.strictObject({
     })
     .optional(),
   cluster: z.strictObject({ nodes: z.array(z.strictObject({ host: z.string(), port: z.number().int() })).min(1) }).optional(),
+  /**
+   * Redis replicates asynchronously, so a write the master acknowledged can be lost when it fails over before
+   * replicating. Revocations (logouts, ended sessions, revoked grants and tokens, refresh-token reuse) and
+   * managed-credential changes therefore wait (WAIT) until `replicas` replicas have them, at most `timeout`,
+   * before they are answered; one that is not confirmed in time answers 503 (it is in force on the master, and
+   * repeating it is safe). `replicas` defaults to 1 with `sentinel` and to 0 (no waiting) otherwise; `timeout`
+   * defaults to 250 ms or half of `commandTimeout`, whichever is shorter, and must be shorter than
+   * `commandTimeout`. Not available with `cluster`.
+   */
+  replicationWait: z
+    .strictObject({
+      replicas: z.number().int().min(0).optional(),
+      timeout: duration('250ms').optional(),
+    })
+    .prefault({}),
   /** How long a process trusts its local copy of a session before asking Redis again. */
   sessionCacheTtl: duration('1s').prefault('1s'),
   /** Session activity is written to Redis at most this often per session (bounds inactivity-timeout accuracy). */

@@ -30,6 +30,11 @@ export interface RedisStoreOptions {
   commandTimeoutMs: number;
   /** Upper bound for establishing a connection. */
   connectTimeoutMs: number;
+  /**
+   * Revocations and credential changes wait until `replicas` replicas have them (at most `timeoutMs`, which must
+   * be shorter than the command timeout); absent or 0 replicas: no waiting.
+   */
+  replicationWait?: { replicas: number; timeoutMs: number };
 }
 
 /** The port Redis listens on unless told otherwise, as `redis://host` without a port means. */
@@ -93,6 +98,8 @@ export interface ResolvedRedisOptions {
   cluster: RedisStoreOptions['cluster'];
   commandTimeoutMs: number;
   connectTimeoutMs: number;
+  /** 0 replicas: writes are answered as soon as the master has them. */
+  replicationWait: { replicas: number; timeoutMs: number };
 }
 
 export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOptions {
@@ -107,6 +114,16 @@ export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOp
   if (options.cluster?.nodes.length === 0 || options.sentinel?.nodes.length === 0) {
     throw new TypeError('RedisStore: cluster and sentinel need at least one node');
   }
+  const replicationWait = options.replicationWait ?? { replicas: 0, timeoutMs: 0 };
+  if (replicationWait.replicas > 0) {
+    // WAIT counts the replicas of the node it is sent to; a cluster spreads the keys over several masters.
+    if (options.cluster) throw new TypeError('RedisStore: replicationWait is not available with cluster');
+    // WAIT with a timeout of 0 would block for good.
+    if (!(replicationWait.timeoutMs > 0)) throw new RangeError('RedisStore: replicationWait.timeout must be positive');
+    if (replicationWait.timeoutMs >= options.commandTimeoutMs) {
+      throw new RangeError('RedisStore: replicationWait.timeout must be shorter than commandTimeout');
+    }
+  }
   const tls = pick('tls');
   return {
     host: pick('host') ?? LOCAL_HOST,
@@ -120,6 +137,7 @@ export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOp
     cluster: options.cluster,
     commandTimeoutMs: positive('commandTimeoutMs', options.commandTimeoutMs),
     connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs),
+    replicationWait,
   };
 }
 
@@ -180,6 +198,17 @@ export function createSubscriberClient(commands: RedisClient): RedisClient {
   return commands instanceof Cluster
     ? commands.duplicate([], { enableOfflineQueue: true, redisOptions: { commandTimeout: undefined } })
     : commands.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
+}
+
+/**
+ * The node connection a Cluster subscriber currently listens on. When that node goes away ioredis moves the
+ * subscription to another node by itself, without any event on the Cluster; watching this connection is how
+ * the move is noticed. Null for a standalone or Sentinel client, or should ioredis stop exposing it.
+ */
+export function clusterSubscription(subscriber: RedisClient): Redis | null {
+  if (!(subscriber instanceof Cluster)) return null;
+  const inner = (subscriber as unknown as { subscriber?: { getInstance?: () => Redis | null } }).subscriber;
+  return typeof inner?.getInstance === 'function' ? inner.getInstance() : null;
 }
 
 /** For error messages: where the store tried to connect, without credentials. */

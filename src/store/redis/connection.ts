@@ -3,13 +3,14 @@
 // in both directions.
 
 import { randomUUID } from 'node:crypto';
-import type { ChainableCommander } from 'ioredis';
+import { Cluster, type ChainableCommander, type Redis } from 'ioredis';
 import type { Clock } from '../../clock.js';
 import { ChangeListeners, type ChangeListener } from '../credential-listeners.js';
 import type { CredentialChange } from '../credentials.js';
 import { callListener, RevocationListeners, type RevocationListener } from '../records.js';
 import { StoreUnavailableError, type RevocationEvent } from '../store.js';
 import {
+  clusterSubscription,
   createCommandClient,
   createSubscriberClient,
   describeEndpoint,
@@ -19,6 +20,9 @@ import {
 } from './client-options.js';
 import { decodeChannelMessage, encodeCredentialsMessage, encodeRevocationMessage } from './encoding.js';
 import type { RedisKeys } from './keys.js';
+
+/** How often a moved cluster subscription is looked for while ioredis picks its new node. */
+const CLUSTER_SUBSCRIPTION_POLL_MS = 50;
 
 /** What the modules for each kind of record work with: the connections, the key names and the clock. */
 export interface RedisContext {
@@ -68,14 +72,11 @@ export class RedisConnection {
         connectedBefore = true;
         return;
       }
-      const announce = () => {
-        if (this.#closed) return;
-        for (const listener of [...this.#resyncListeners]) callListener(listener);
-        // Credential changes published while disconnected were lost as well.
-        this.#credentialListeners.notify();
-      };
+      const announce = () => this.#announceResync();
       this.#subscriber.subscribe(channel).then(announce, announce);
     });
+    // A cluster subscription that moves to another node does so without a 'ready' (see clusterSubscription).
+    this.#subscribed.then(() => this.#watchClusterSubscription(clusterSubscription(this.#subscriber)), () => {});
   }
 
   get closed(): boolean {
@@ -159,6 +160,24 @@ export class RedisConnection {
     });
   }
 
+  /**
+   * Waits until the configured number of replicas has every write this connection sent so far (WAIT), so a
+   * failover cannot bring back what `op` revoked. Not confirmed in time: StoreUnavailableError, though the write is
+   * in force on the master (repeating it is safe). Without a configured wait it returns at once.
+   */
+  async replicated(op: string): Promise<void> {
+    const { replicas, timeoutMs } = this.#options.replicationWait;
+    if (replicas <= 0 || this.client instanceof Cluster) return;
+    const client = this.client;
+    const acknowledged = await this.run(op, () => client.wait(replicas, timeoutMs));
+    if (acknowledged < replicas) {
+      throw new StoreUnavailableError(
+        `Redis store unavailable (${op}): ${acknowledged} of ${replicas} replicas confirmed the write within ${timeoutMs} ms; ` +
+          'it is in force on the master',
+      );
+    }
+  }
+
   get channel(): string {
     return this.#channel;
   }
@@ -205,6 +224,39 @@ export class RedisConnection {
     this.#listeners.clear();
     this.#resyncListeners.clear();
     await Promise.allSettled([this.client, this.#subscriber].map((c) => quitClient(c)));
+  }
+
+  #announceResync(): void {
+    if (this.#closed) return;
+    for (const listener of [...this.#resyncListeners]) callListener(listener);
+    // Credential changes published while disconnected were lost as well.
+    this.#credentialListeners.notify();
+  }
+
+  /**
+   * Treats the end of the node connection a cluster subscription is on as a reconnect: once ioredis has moved
+   * the subscription to another node, our own SUBSCRIBE is sent there too and, when answered, a resync is
+   * announced, as after a reconnect of a standalone subscriber.
+   */
+  #watchClusterSubscription(current: Redis | null): void {
+    if (current === null || this.#closed) return;
+    current.once('end', () => void this.#followClusterSubscription(current));
+  }
+
+  async #followClusterSubscription(previous: Redis): Promise<void> {
+    while (!this.#closed) {
+      const next = clusterSubscription(this.#subscriber);
+      if (next !== null && next !== previous) {
+        await this.#subscriber.subscribe(this.#channel).catch(() => {});
+        if (next.status !== 'end') {
+          this.#watchClusterSubscription(next);
+          this.#announceResync();
+          return;
+        }
+        previous = next;
+      }
+      await new Promise((resolve) => setTimeout(resolve, CLUSTER_SUBSCRIPTION_POLL_MS).unref());
+    }
   }
 
   #onMessage(channel: string, message: string): void {

@@ -123,6 +123,8 @@ export class RedisCredentials implements CredentialStore {
     if (Number(written) !== 1) return { ok: false, current: raw ? decodeRecord(raw) : null };
     const record = decodeRecord(raw);
     connection.credentialsChanged({ kind: record.kind, id: record.id, version: script === 'pcRemoveCredential' ? null : record.version });
+    // A removed key or a narrowed permission must not come back with a failover.
+    await connection.replicated(op);
     return { ok: true, record };
   }
 

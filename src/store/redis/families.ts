@@ -59,7 +59,10 @@ export class RedisFamilies {
     if (status === 'rotated' || status === 'reused') {
       const family = decodeFamily(res.slice(1, 6));
       if (!family) throw connection.unavailable('redeemRefreshToken', new Error('malformed script reply'));
-      if (status === 'reused' && res[6] === '1') await connection.publish([{ kind: 'family', id: family.id }]);
+      if (status === 'reused' && res[6] === '1') {
+        await connection.publish([{ kind: 'family', id: family.id }]);
+        await connection.replicated('redeemRefreshToken');
+      }
       return { status, family };
     }
     if (status === 'expired' || status === 'revoked' || status === 'unknown') return { status };
@@ -83,6 +86,7 @@ export class RedisFamilies {
     );
     if (Number(existed) !== 1) return false;
     await connection.publish([{ kind: 'family', id }]);
+    await connection.replicated('revokeFamily');
     return true;
   }
 

@@ -5,7 +5,7 @@
 
 import { systemClock, type Clock } from '../../clock.js';
 import type { RevocationListener } from '../records.js';
-import type { FamilyFilter, RedeemResult, SessionFilter, SessionRecord, Store, TokenFamilyRecord } from '../store.js';
+import type { FamilyFilter, LoginAttemptHold, RedeemResult, SessionFilter, SessionRecord, Store, TokenFamilyRecord } from '../store.js';
 import { resolveRedisOptions, type RedisStoreOptions } from './client-options.js';
 import { RedisConnection } from './connection.js';
 import { RedisCredentials, type RedisCredentialOptions } from './credentials.js';
@@ -102,6 +102,7 @@ export class RedisStore implements Store {
       runScript(connection.client, 'pcRevokeToken', [this.#keys.revokedToken(jti)], [str(until), str(ttl)]),
     );
     await connection.publish([{ kind: 'token', jti, until }]);
+    await connection.replicated('revokeToken');
   }
 
   async isTokenRevoked(jti: string, now: number): Promise<boolean> {
@@ -126,6 +127,22 @@ export class RedisStore implements Store {
     const [count, resetAt] = await connection.run('failureCount', () => connection.client.hmget(this.#keys.failures(key), 'c', 'r'));
     if (count === null || resetAt === null || now >= Number(resetAt)) return { count: 0, resetAt: now };
     return { count: Number(count), resetAt: Number(resetAt) };
+  }
+
+  async holdLoginAttempt(key: string, limit: number, holdId: string, holdMs: number, now: number): Promise<LoginAttemptHold> {
+    const connection = this.#connection;
+    const [status, resetAt] = (await connection.run('holdLoginAttempt', () =>
+      runScript(connection.client, 'pcHoldAttempt', [this.#keys.failures(key)], [str(now), str(limit), str(Math.max(1, Math.ceil(holdMs))), holdId]),
+    )) as [string, string?];
+    if (status === 'held' || status === 'busy') return { status };
+    if (status === 'blocked') return { status, resetAt: Number(resetAt) };
+    throw connection.unavailable('holdLoginAttempt', new Error('unexpected script reply'));
+  }
+
+  async releaseLoginAttempts(key: string, holdIds: string[]): Promise<void> {
+    if (holdIds.length === 0) return;
+    const connection = this.#connection;
+    await connection.run('releaseLoginAttempts', () => connection.client.hdel(this.#keys.failures(key), ...holdIds.map((id) => `h:${id}`)));
   }
 
   async clearFailures(key: string): Promise<void> {

@@ -158,7 +158,8 @@ if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`,
   },
-  // KEYS: counter. ARGV: now, resetAt for a new window, ttl for a new window. Returns {count, resetAt}.
+  // The counter's hash also holds the login attempts under way ('h:<id>' fields, see pcHoldAttempt), which a new
+  // window keeps. KEYS: counter. ARGV: now, resetAt for a new window, ttl for a new window. Returns {count, resetAt}.
   pcRecordFailure: {
     numberOfKeys: 1,
     lua: `
@@ -166,10 +167,35 @@ local v = redis.call('HMGET', KEYS[1], 'c', 'r')
 if v[1] and tonumber(ARGV[1]) < tonumber(v[2]) then
   return {tostring(redis.call('HINCRBY', KEYS[1], 'c', 1)), v[2]}
 end
-redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'c', '1', 'r', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return {'1', ARGV[2]}`,
+  },
+  // Holds one login attempt on a user's counter unless failures plus attempts held reach the limit. A hold ends
+  // at Redis's own time (effects are replicated, so TIME is allowed), independent of every process's clock.
+  // KEYS: counter. ARGV: now, limit, holdMs, holdId. Returns {'held'}, {'busy'} or {'blocked', resetAt}.
+  pcHoldAttempt: {
+    numberOfKeys: 1,
+    lua: `
+local t = redis.call('TIME')
+local wall = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit = tonumber(ARGV[2])
+local v = redis.call('HMGET', KEYS[1], 'c', 'r')
+local count = 0
+if v[1] and tonumber(ARGV[1]) < tonumber(v[2]) then count = tonumber(v[1]) end
+if count >= limit then return {'blocked', v[2]} end
+local all = redis.call('HGETALL', KEYS[1])
+local held = 0
+for i = 1, #all, 2 do
+  if string.sub(all[i], 1, 2) == 'h:' then
+    if tonumber(all[i + 1]) <= wall then redis.call('HDEL', KEYS[1], all[i]) else held = held + 1 end
+  end
+end
+if count + held >= limit then return {'busy'} end
+local hold = tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], 'h:' .. ARGV[4], string.format('%d', wall + hold))
+if redis.call('PTTL', KEYS[1]) < hold then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return {'held'}`,
   },
   ...CREDENTIAL_SCRIPTS,
 } as const satisfies Record<string, { numberOfKeys: number; lua: string }>;

@@ -52,6 +52,7 @@ export class RedisSessions {
     if (!res) return false;
     await this.#dropFromIndexes([{ id, keyId: res[0], user: res[1] }]);
     await connection.publish([{ kind: 'session', id }]);
+    await connection.replicated('deleteSession');
     return true;
   }
 
@@ -91,6 +92,7 @@ export class RedisSessions {
     });
     await this.#dropFromIndexes(deleted);
     await connection.publish(deleted.map(({ id }) => ({ kind: 'session', id }) as const));
+    if (deleted.length > 0) await connection.replicated('deleteSessions');
     return deleted.map(({ id }) => id);
   }
 
