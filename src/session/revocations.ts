@@ -9,6 +9,9 @@
 
 import type { RevocationEvent, Store } from '../store/store.js';
 
+/** Far longer than a store read or the local session view (seconds), short enough that logouts do not pile up. */
+export const SESSION_REVOCATION_MEMORY_MS = 10 * 60_000;
+
 export class RevocationView {
   readonly #sessions = new Map<string, number>();
   readonly #families = new Map<string, number>();
@@ -20,8 +23,16 @@ export class RevocationView {
   /** Lets the session tracker drop its local copy the moment a session is revoked. */
   onSessionRevoked: ((id: string) => void) | null = null;
 
-  /** How long a revoked session or family id is remembered locally (the longest a token of it can live). */
-  constructor(private readonly rememberMs: number) {}
+  constructor(
+    /** How long a revoked family id is remembered locally (the longest a token of it can live). */
+    private readonly rememberMs: number,
+    /**
+     * How long an ended session id is. Its record is gone from the store, which every later read asks, so the
+     * memory only has to outlive the reads and local copies under way when the event came; keeping it as long as
+     * a family's would grow with every logout.
+     */
+    private readonly sessionRememberMs: number = Math.min(rememberMs, SESSION_REVOCATION_MEMORY_MS),
+  ) {}
 
   attach(store: Store, now: () => number): void {
     this.#unsubscribe?.();
@@ -40,7 +51,7 @@ export class RevocationView {
 
   apply(event: RevocationEvent, now: number): void {
     if (event.kind === 'session') {
-      this.#sessions.set(event.id, now + this.rememberMs);
+      this.#sessions.set(event.id, now + this.sessionRememberMs);
       this.onSessionRevoked?.(event.id);
     }
     else if (event.kind === 'family') this.#families.set(event.id, now + this.rememberMs);

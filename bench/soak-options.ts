@@ -1,0 +1,54 @@
+// The command line of `npm run soak`.
+
+import { parseArgs } from 'node:util';
+
+export const SOAK_USAGE = `Usage: npm run soak -- [--minutes N] [--ramp-seconds S] [--connections N] [--p99-ms MS] [--no-build] [--json FILE]`;
+
+export interface SoakOptions {
+  minutes: number;
+  rampSeconds: number;
+  connections: number;
+  /** The p99 a ramp step must stay under to count as sustainable. */
+  p99Ms: number;
+  build: boolean;
+  json: string | null;
+}
+
+function fail(message: string): never {
+  console.error(`soak: ${message}\n\n${SOAK_USAGE}`);
+  process.exit(2);
+}
+
+export function parseSoakOptions(args: string[]): SoakOptions {
+  let values;
+  try {
+    values = parseArgs({
+      args,
+      options: {
+        minutes: { type: 'string', default: '30' },
+        'ramp-seconds': { type: 'string', default: '48' },
+        connections: { type: 'string', default: '64' },
+        'p99-ms': { type: 'string', default: '50' },
+        'no-build': { type: 'boolean', default: false },
+        json: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  if (values.help) {
+    console.log(SOAK_USAGE);
+    process.exit(0);
+  }
+  const num = (name: string, text: string) => (/^\d+(\.\d+)?$/.test(text) && Number(text) > 0 ? Number(text) : fail(`--${name}: expected a positive number`));
+  return {
+    minutes: num('minutes', values.minutes),
+    rampSeconds: num('ramp-seconds', values['ramp-seconds']),
+    connections: Math.max(1, Math.round(num('connections', values.connections))),
+    p99Ms: num('p99-ms', values['p99-ms']),
+    build: !values['no-build'],
+    json: values.json ?? null,
+  };
+}
