@@ -56,7 +56,8 @@ soakIt(`runs a quarter-minute soak end to end${redisInstalled ? '' : ' (SKIPPED:
   for (const row of report.windows) {
     expect(row.requests).toBeGreaterThan(0);
     expect(row.p99Ms).not.toBeNull();
-    expect(row.processes).toBe(3);
+    // The primary and its two workers, and with --no-build the transform service tsx may start beside them.
+    expect(row.processes).toBeGreaterThanOrEqual(3);
     expect(row.rssMiB).toBeGreaterThan(0);
     expect(row.eventLoopP99Ms).not.toBeNull();
   }
