@@ -25,7 +25,8 @@ const MAX_TOKEN_LENGTH = 8192;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const ALLOWED_HEADER_MEMBERS = new Set(['alg', 'kid', 'typ']);
 
-function decodeJsonObject(part: string): Record<string, unknown> | null {
+/** A base64url JSON object (a JWS header or payload), or null for anything else. */
+export function decodeJsonObject(part: string): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
     return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;

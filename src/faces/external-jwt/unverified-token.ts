@@ -3,6 +3,7 @@
 // of this is trusted: the issuer is checked again by jwtVerify with that issuer's keys, and a token that lies
 // about its issuer only ever meets the keys of the issuer it named.
 
+import { decodeJsonObject } from '../../tokens/jws.js';
 import { MAX_KID_LENGTH } from './jwks-document.js';
 
 /** Longer tokens are refused before they are decoded (our own tokens use the same bound). */
@@ -18,22 +19,13 @@ export interface UnverifiedToken {
   kidUsable: boolean;
 }
 
-function decodeObject(part: string): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
 /** The token's claimed issuer and header; null when it is not a compact JWS with a string `iss` and `alg`. */
 export function readUnverified(token: string): UnverifiedToken | null {
   if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return null;
   const firstDot = token.indexOf('.');
   const secondDot = token.indexOf('.', firstDot + 1);
-  const header = decodeObject(token.slice(0, firstDot));
-  const payload = decodeObject(token.slice(firstDot + 1, secondDot));
+  const header = decodeJsonObject(token.slice(0, firstDot));
+  const payload = decodeJsonObject(token.slice(firstDot + 1, secondDot));
   if (header === null || payload === null) return null;
   const { alg, kid } = header;
   const { iss } = payload;
