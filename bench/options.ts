@@ -1,7 +1,7 @@
 // The command line of `npm run bench`.
 
-import { parseArgs } from 'node:util';
 import type { TokenAlgorithm } from '../src/cli/loadtest.js';
+import { readCommandLine } from './command-line.js';
 import { HAPROXY_JWT } from './haproxy.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
 
@@ -33,45 +33,25 @@ export interface BenchOptions {
   scenarios: Scenario[];
 }
 
-function fail(message: string): never {
-  console.error(`bench: ${message}\n\n${USAGE}`);
-  process.exit(2);
-}
-
 export function parseOptions(args: string[]): BenchOptions {
-  let values;
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        duration: { type: 'string', default: '10' },
-        connections: { type: 'string', default: '64' },
-        scenario: { type: 'string' },
-        'no-pin': { type: 'boolean', default: false },
-        'no-baseline': { type: 'boolean', default: false },
-        'no-haproxy': { type: 'boolean', default: false },
-        'no-build': { type: 'boolean', default: false },
-        engine: { type: 'string' },
-        alg: { type: 'string', default: 'RS256' },
-        warmup: { type: 'string', default: '2' },
-        repeat: { type: 'string', default: '1' },
-        'request-log': { type: 'string', default: 'on' },
-        profile: { type: 'boolean', default: false },
-        'cold-tokens': { type: 'string', default: '150000' },
-        'memory-tokens': { type: 'string', default: '1000000' },
-        json: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    fail((error as Error).message);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const num = (name: string, text: string) => (/^\d+(\.\d+)?$/.test(text) && Number(text) > 0 ? Number(text) : fail(`--${name}: expected a positive number`));
+  const { values, fail, positive: num } = readCommandLine('bench', USAGE, args, {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '64' },
+    scenario: { type: 'string' },
+    'no-pin': { type: 'boolean', default: false },
+    'no-baseline': { type: 'boolean', default: false },
+    'no-haproxy': { type: 'boolean', default: false },
+    'no-build': { type: 'boolean', default: false },
+    engine: { type: 'string' },
+    alg: { type: 'string', default: 'RS256' },
+    warmup: { type: 'string', default: '2' },
+    repeat: { type: 'string', default: '1' },
+    'request-log': { type: 'string', default: 'on' },
+    profile: { type: 'boolean', default: false },
+    'cold-tokens': { type: 'string', default: '150000' },
+    'memory-tokens': { type: 'string', default: '1000000' },
+    json: { type: 'string' },
+  } as const);
   const alg = values.alg as TokenAlgorithm;
   if (!['RS256', 'ES256', 'EdDSA'].includes(alg)) fail('--alg: expected RS256, ES256 or EdDSA');
   if (values.engine !== undefined && !['http-proxy', 'undici'].includes(values.engine)) fail('--engine: expected http-proxy or undici');

@@ -1,6 +1,6 @@
 // The command line of `npm run soak`.
 
-import { parseArgs } from 'node:util';
+import { readCommandLine } from './command-line.js';
 
 export const SOAK_USAGE = `Usage: npm run soak -- [--minutes N] [--ramp-seconds S] [--connections N] [--p99-ms MS] [--no-build] [--json FILE]`;
 
@@ -14,35 +14,15 @@ export interface SoakOptions {
   json: string | null;
 }
 
-function fail(message: string): never {
-  console.error(`soak: ${message}\n\n${SOAK_USAGE}`);
-  process.exit(2);
-}
-
 export function parseSoakOptions(args: string[]): SoakOptions {
-  let values;
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        minutes: { type: 'string', default: '30' },
-        'ramp-seconds': { type: 'string', default: '48' },
-        connections: { type: 'string', default: '64' },
-        'p99-ms': { type: 'string', default: '50' },
-        'no-build': { type: 'boolean', default: false },
-        json: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    fail((error as Error).message);
-  }
-  if (values.help) {
-    console.log(SOAK_USAGE);
-    process.exit(0);
-  }
-  const num = (name: string, text: string) => (/^\d+(\.\d+)?$/.test(text) && Number(text) > 0 ? Number(text) : fail(`--${name}: expected a positive number`));
+  const { values, positive: num } = readCommandLine('soak', SOAK_USAGE, args, {
+    minutes: { type: 'string', default: '30' },
+    'ramp-seconds': { type: 'string', default: '48' },
+    connections: { type: 'string', default: '64' },
+    'p99-ms': { type: 'string', default: '50' },
+    'no-build': { type: 'boolean', default: false },
+    json: { type: 'string' },
+  } as const);
   return {
     minutes: num('minutes', values.minutes),
     rampSeconds: num('ramp-seconds', values['ramp-seconds']),

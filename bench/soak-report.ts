@@ -1,6 +1,7 @@
 // The soak's verdict and its report: latency, memory and event-loop delay per window, their least-squares slopes
 // after warm-up, errors by kind, the injected faults and how they were answered, and the revocation checks.
 
+import { SESSION_REVOCATION_MEMORY_MS } from '../src/session/revocations.js';
 import { percentile, type WindowStats } from './soak-load.js';
 import type { FaultTally, RevocationTally } from './soak-mix.js';
 
@@ -13,9 +14,17 @@ import type { FaultTally, RevocationTally } from './soak-mix.js';
 export const RSS_SLOPE_LIMIT_MIB_PER_MIN = 1;
 /** Below this much run after warm-up, a slope says more about the collector's timing than about a leak. */
 export const MIN_JUDGED_MINUTES = 5;
+/**
+ * Warm-up of a long run: until the bounded memories are full. The longest is each process's view of ended PCR
+ * sessions, which fills for SESSION_REVOCATION_MEMORY_MS at the steady logout rate and then stays level; judging
+ * RSS before that would count a bound being reached as a leak.
+ */
+export const LONG_RUN_WARMUP_MINUTES = Math.max(3, SESSION_REVOCATION_MEMORY_MS / 60_000);
 
 export interface Sample {
   rssMiB: number | null;
+  /** V8 heap in use, summed over the workers (nodejs_heap_size_used_bytes): garbage not yet collected included. */
+  heapUsedMiB: number | null;
   processes: number | null;
   eventLoopP99Ms: number | null;
   eventLoopMeanMs: number | null;
@@ -58,6 +67,7 @@ export function slopePerMinute(points: readonly { x: number; y: number | null }[
 export interface Slopes {
   warmupMinutes: number;
   rssMiBPerMin: number | null;
+  heapUsedMiBPerMin: number | null;
   eventLoopP99MsPerMin: number | null;
   p99MsPerMin: number | null;
   /** Whether the RSS slope is long enough to be judged against the limit. */
@@ -65,10 +75,10 @@ export interface Slopes {
 }
 
 export function slopes(rows: readonly WindowRow[], minutes: number): Slopes {
-  const warmupMinutes = minutes >= 10 ? 3 : Math.round(minutes * 0.2 * 100) / 100;
+  const warmupMinutes = minutes >= 2 * LONG_RUN_WARMUP_MINUTES ? LONG_RUN_WARMUP_MINUTES : minutes >= 10 ? 3 : Math.round(minutes * 0.2 * 100) / 100;
   const after = rows.filter((r) => r.startMin >= warmupMinutes);
   const of = (pick: (r: WindowRow) => number | null) => slopePerMinute(after.map((r) => ({ x: r.startMin, y: pick(r) })));
-  return { warmupMinutes, rssMiBPerMin: of((r) => r.rssMiB), eventLoopP99MsPerMin: of((r) => r.eventLoopP99Ms), p99MsPerMin: of((r) => r.p99Ms), judged: minutes - warmupMinutes >= MIN_JUDGED_MINUTES };
+  return { warmupMinutes, rssMiBPerMin: of((r) => r.rssMiB), heapUsedMiBPerMin: of((r) => r.heapUsedMiB), eventLoopP99MsPerMin: of((r) => r.eventLoopP99Ms), p99MsPerMin: of((r) => r.p99Ms), judged: minutes - warmupMinutes >= MIN_JUDGED_MINUTES };
 }
 
 export interface Verdict {
@@ -95,9 +105,19 @@ export function verdict(input: { errors: Record<string, number>; faults: Record<
 const cell = (v: number | null, width: number) => (v === null ? '-' : String(v)).padStart(width);
 
 export function formatTable(rows: readonly WindowRow[]): string {
-  const head = `${'min'.padStart(6)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)} ${'RSS MiB'.padStart(8)} ${'procs'.padStart(5)} ${'loop p99 ms'.padStart(11)}`;
-  const lines = rows.map((r) => `${cell(r.startMin, 6)} ${cell(r.reqPerSec, 7)} ${cell(r.p50Ms, 8)} ${cell(r.p99Ms, 8)} ${cell(r.errors, 7)} ${cell(r.rssMiB, 8)} ${cell(r.processes, 5)} ${cell(r.eventLoopP99Ms, 11)}`);
+  const head = `${'min'.padStart(6)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)} ${'RSS MiB'.padStart(8)} ${'heap MiB'.padStart(8)} ${'procs'.padStart(5)} ${'loop p99 ms'.padStart(11)}`;
+  const lines = rows.map((r) => `${cell(r.startMin, 6)} ${cell(r.reqPerSec, 7)} ${cell(r.p50Ms, 8)} ${cell(r.p99Ms, 8)} ${cell(r.errors, 7)} ${cell(r.rssMiB, 8)} ${cell(r.heapUsedMiB, 8)} ${cell(r.processes, 5)} ${cell(r.eventLoopP99Ms, 11)}`);
   return [head, ...lines].join('\n');
+}
+
+/** The V8 heap in use from a Prometheus exposition, in MiB, summed over every line (one per worker or aggregated). */
+export function heapUsedFromMetrics(text: string): number | null {
+  let total: number | null = null;
+  for (const line of text.split('\n')) {
+    const match = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([0-9.eE+-]+)/.exec(line);
+    if (match && Number.isFinite(Number(match[1]))) total = (total ?? 0) + Number(match[1]);
+  }
+  return total === null ? null : Math.round((total / 2 ** 20) * 10) / 10;
 }
 
 /** The event-loop delay gauges from a Prometheus exposition (seconds), as milliseconds; the largest of any label set. */

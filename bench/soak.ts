@@ -16,7 +16,7 @@ import { readTree } from './process-tree.js';
 import { caller, drive, percentile, Recorder } from './soak-load.js';
 import { SoakMix, WEIGHTS, type MixContext } from './soak-mix.js';
 import { parseSoakOptions } from './soak-options.js';
-import { eventLoopFromMetrics, formatTable, RSS_SLOPE_LIMIT_MIB_PER_MIN, slopes, verdict, windowRow, type Sample, type WindowRow } from './soak-report.js';
+import { eventLoopFromMetrics, formatTable, heapUsedFromMetrics, RSS_SLOPE_LIMIT_MIB_PER_MIN, slopes, verdict, windowRow, type Sample, type WindowRow } from './soak-report.js';
 import { startSoakUpstream } from './soak-upstream.js';
 
 const o = parseSoakOptions(process.argv.slice(2));
@@ -107,14 +107,17 @@ ctx.proxy = caller(proxy.url, o.connections, recorder);
 const scrape = async (): Promise<Sample> => {
   const tree = readTree(proxy.pid);
   let loop: { p99Ms: number | null; meanMs: number | null } = { p99Ms: null, meanMs: null };
+  let heapUsedMiB: number | null = null;
   try {
     const response = await fetch(`${adminUrl}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } });
-    loop = eventLoopFromMetrics(await response.text());
+    const text = await response.text();
+    loop = eventLoopFromMetrics(text);
+    heapUsedMiB = heapUsedFromMetrics(text);
   } catch (error) {
     setupFailures.push(`scraping /metrics failed: ${(error as Error).message}`);
   }
   const rssMiB = tree === null ? null : Math.round((tree.rssBytes / 2 ** 20) * 10) / 10;
-  return { rssMiB, processes: tree?.processes ?? null, eventLoopP99Ms: loop.p99Ms, eventLoopMeanMs: loop.meanMs };
+  return { rssMiB, heapUsedMiB, processes: tree?.processes ?? null, eventLoopP99Ms: loop.p99Ms, eventLoopMeanMs: loop.meanMs };
 };
 const rows: Promise<WindowRow>[] = [];
 const background: Promise<void>[] = [];
@@ -132,7 +135,7 @@ const run = await drive(soakRate, seconds, () => mix.next(), maxInFlight, () => 
     const w = recorder.roll();
     const row = scrape().then((sample) => windowRow(w, windowSeconds, sample));
     rows.push(row);
-    void row.then((r) => log(`${r.startMin} min: ${r.reqPerSec} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.errors} errors, RSS ${r.rssMiB} MiB, loop p99 ${r.eventLoopP99Ms} ms`));
+    void row.then((r) => log(`${r.startMin} min: ${r.reqPerSec} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.errors} errors, RSS ${r.rssMiB} MiB, heap ${r.heapUsedMiB} MiB, loop p99 ${r.eventLoopP99Ms} ms`));
   }
   if (now >= nextFault) {
     nextFault += faultEvery;
@@ -185,7 +188,7 @@ const report = {
 console.log(formatTable(table));
 for (const [kind, k] of Object.entries(report.byKind)) console.log(`  ${kind.padEnd(12)} ${String(k.requests).padStart(8)} requests, p50 ${k.p50Ms?.toFixed(2)} ms, p99 ${k.p99Ms?.toFixed(2)} ms`);
 console.log(`\ncapacity ${capacity} ops/s (${report.ramp.capacityReqPerSec ?? '-'} req/s); soak at ${soakRate} ops/s: ${all.length} requests, p50 ${report.soak.p50Ms?.toFixed(2)} ms, p99 ${report.soak.p99Ms?.toFixed(2)} ms, ${run.behind} behind`);
-console.log(`slopes after ${trend.warmupMinutes} min warm-up: RSS ${trend.rssMiBPerMin ?? '-'} MiB/min (limit ${RSS_SLOPE_LIMIT_MIB_PER_MIN}${trend.judged ? '' : ', not judged: run too short'}), loop p99 ${trend.eventLoopP99MsPerMin ?? '-'} ms/min, p99 ${trend.p99MsPerMin ?? '-'} ms/min`);
+console.log(`slopes after ${trend.warmupMinutes} min warm-up: RSS ${trend.rssMiBPerMin ?? '-'} MiB/min (limit ${RSS_SLOPE_LIMIT_MIB_PER_MIN}${trend.judged ? '' : ', not judged: run too short'}), heap ${trend.heapUsedMiBPerMin ?? '-'} MiB/min, loop p99 ${trend.eventLoopP99MsPerMin ?? '-'} ms/min, p99 ${trend.p99MsPerMin ?? '-'} ms/min`);
 console.log(`faults: slow ${JSON.stringify(faults.slow.answered)} of ${faults.slow.sent} (want 504), reset ${JSON.stringify(faults.reset.answered)} of ${faults.reset.sent} (want 502)`);
 console.log(`revocations: ${mix.revocations.refused}/${mix.revocations.checks} refused, slowest ${Math.round(mix.revocations.maxPropagationMs)} ms; unexpected errors ${result.unexpectedErrors}; lost ${recorder.lostCount}`);
 const resultsDir = join(BENCH_DIR, 'results');

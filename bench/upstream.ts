@@ -5,8 +5,9 @@
 
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
-const BODY = JSON.stringify({ ok: true, items: [{ id: 1, status: 'open' }] });
-const RESPONSE = Buffer.from(
+/** The canned answer, shared with the soak's upstream. */
+export const BODY = JSON.stringify({ ok: true, items: [{ id: 1, status: 'open' }] });
+export const RESPONSE = Buffer.from(
   `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(BODY)}\r\nkeep-alive: timeout=60\r\n\r\n${BODY}`,
   'latin1',
 );
@@ -20,13 +21,18 @@ export interface BenchUpstream {
   close(): Promise<void>;
 }
 
-function serve(socket: Socket, counter: { answered: number }): void {
+/**
+ * Splits what arrives on a keep-alive connection into requests (a header block, then a Content-Length body) and
+ * hands over the heads of each chunk's complete requests at once, so pipelined requests can be answered in one
+ * write.
+ */
+export function onRequestHeads(socket: Socket, onHeads: (heads: string[]) => void): void {
   socket.setNoDelay(true);
   let pending: Buffer = Buffer.alloc(0);
   let bodyLeft = 0;
   socket.on('data', (chunk: Buffer) => {
     let data = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    let replies = 0;
+    const heads: string[] = [];
     for (;;) {
       if (bodyLeft > 0) {
         const take = Math.min(bodyLeft, data.length);
@@ -40,23 +46,21 @@ function serve(socket: Socket, counter: { answered: number }): void {
       const length = CONTENT_LENGTH.exec(head);
       bodyLeft = length ? Number(length[1]) : 0;
       data = data.subarray(end + 4);
-      replies++;
+      heads.push(head);
     }
     pending = data.length === 0 ? Buffer.alloc(0) : Buffer.from(data);
-    if (replies === 0) return;
-    counter.answered += replies;
-    socket.write(replies === 1 ? RESPONSE : Buffer.concat(Array.from({ length: replies }, () => RESPONSE)));
+    if (heads.length > 0) onHeads(heads);
   });
   socket.on('error', () => socket.destroy());
 }
 
-export async function startBenchUpstream(): Promise<BenchUpstream> {
-  const counter = { answered: 0 };
+/** A raw TCP server on a free loopback port; close() drops every connection it still has. */
+export async function startRawServer(serve: (socket: Socket) => void): Promise<{ url: string; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    serve(socket, counter);
+    serve(socket);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -65,13 +69,27 @@ export async function startBenchUpstream(): Promise<BenchUpstream> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    get answered() {
-      return counter.answered;
-    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+export async function startBenchUpstream(): Promise<BenchUpstream> {
+  const counter = { answered: 0 };
+  const server = await startRawServer((socket) =>
+    onRequestHeads(socket, (heads) => {
+      counter.answered += heads.length;
+      socket.write(heads.length === 1 ? RESPONSE : Buffer.concat(Array.from({ length: heads.length }, () => RESPONSE)));
+    }),
+  );
+  return {
+    url: server.url,
+    get answered() {
+      return counter.answered;
+    },
+    close: server.close,
   };
 }

@@ -22,7 +22,7 @@ interface Tally {
 interface SoakReport {
   ramp: { steps: unknown[] };
   soak: { requests: number };
-  windows: { requests: number; p50Ms: number | null; p99Ms: number | null; rssMiB: number | null; processes: number | null; eventLoopP99Ms: number | null }[];
+  windows: { requests: number; p50Ms: number | null; p99Ms: number | null; rssMiB: number | null; heapUsedMiB: number | null; processes: number | null; eventLoopP99Ms: number | null }[];
   slopes: { rssMiBPerMin: number | null; judged: boolean };
   errors: Record<string, number>;
   unexpectedErrors: number;
@@ -59,6 +59,7 @@ soakIt(`runs a quarter-minute soak end to end${redisInstalled ? '' : ' (SKIPPED:
     // The primary and its two workers, and with --no-build the transform service tsx may start beside them.
     expect(row.processes).toBeGreaterThanOrEqual(3);
     expect(row.rssMiB).toBeGreaterThan(0);
+    expect(row.heapUsedMiB).toBeGreaterThan(0);
     expect(row.eventLoopP99Ms).not.toBeNull();
   }
   expect(report.slopes.judged).toBe(false);
