@@ -27,6 +27,7 @@ export class Measurer {
     return new Promise((resolve, reject) => {
       const options: autocannon.Options = { url, connections, pipelining: 1, duration: seconds, requests: [load.request] };
       if (amount !== undefined) options.amount = Math.max(connections, amount);
+      if (load.reconnectRate !== undefined) options.reconnectRate = load.reconnectRate;
       const instance = autocannon(options, (error: unknown, result: autocannon.Result) => {
         clearTimeout(timer);
         if (error) reject(error as Error);

@@ -14,6 +14,7 @@ import { generateSigningKey } from '../src/tokens/keyring.js';
 import { API_USER, benchConfig, CLIENT, KID, OPERATOR, SIGNING_KEY_ENV } from './bench-config.js';
 import { startCliProxy } from './cluster-proxy.js';
 import { HAPROXY_JWT, startHaproxy, type Haproxy } from './haproxy.js';
+import { benchListenerTls, withListenerTls } from './listener-tls.js';
 import { BENCH_DIR, buildForBench, pinSelf, placement, startProxyChild, startRedis, type RedisServer } from './harness.js';
 import { Measurer, perRound, spread } from './measure.js';
 import { runMemory, type MemoryResult } from './memory.js';
@@ -52,20 +53,24 @@ if (o.scenarios.some((s) => s.store === 'redis')) {
   redis = await startRedis(place);
   if (redis === null) log('no redis-server on PATH: the Redis scenarios are skipped');
 }
+const listenerTls = o.scenarios.some((s) => s.listenerTls) ? await benchListenerTls(tmp) : null;
 const configFor = (s: Scenario) =>
-  benchConfig({
-    upstreamUrl: upstream.url,
-    engine: o.engine,
-    requestLog: s.requestLog ?? o.requestLog,
-    alg: algOf(s),
-    hashes,
-    redisUrl: s.store === 'redis' ? redis!.url : null,
-    redisPrefix: `portcullis-bench:${process.pid}:${s.name}:`,
-    sqlitePath: s.store === 'sqlite' ? join(tmp, `${s.name}.db`) : null,
-    cacheSize: s.cacheSize ?? null,
-    ...(s.workers !== undefined ? { workers: s.workers } : {}),
-    tracingEndpoint: s.tracing && traceSink !== null ? traceSink.url : null,
-  });
+  withListenerTls(
+    benchConfig({
+      upstreamUrl: upstream.url,
+      engine: o.engine,
+      requestLog: s.requestLog ?? o.requestLog,
+      alg: algOf(s),
+      hashes,
+      redisUrl: s.store === 'redis' ? redis!.url : null,
+      redisPrefix: `portcullis-bench:${process.pid}:${s.name}:`,
+      sqlitePath: s.store === 'sqlite' ? join(tmp, `${s.name}.db`) : null,
+      cacheSize: s.cacheSize ?? null,
+      ...(s.workers !== undefined ? { workers: s.workers } : {}),
+      tracingEndpoint: s.tracing && traceSink !== null ? traceSink.url : null,
+    }),
+    s.listenerTls ? listenerTls : null,
+  );
 const probeConfig = benchConfig({ upstreamUrl: upstream.url, engine: o.engine, requestLog: o.requestLog, alg: o.alg, hashes, redisUrl: null, cacheSize: null });
 const engine = (await resolveConfig(probeConfig, { env: { [SIGNING_KEY_ENV]: keyPem(o.alg) } })).parsed.upstream.engine;
 const build = o.build && o.scenarios.length > 0 ? buildForBench() : null;

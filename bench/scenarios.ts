@@ -30,6 +30,8 @@ export interface Load {
   request: autocannon.Request;
   /** A request must end after this many (cold pools are finite). */
   amount?: number;
+  /** A new connection after this many requests on one; autocannon counts all but the last of them. */
+  reconnectRate?: number;
   /** For the memory scenario: how many distinct tokens have been sent so far. */
   progress?: () => number;
   note?: string;
@@ -46,6 +48,8 @@ export interface Scenario {
   group?: string;
   /** The request log setting of this scenario's proxy; the run's --request-log when absent. */
   requestLog?: boolean;
+  /** HTTPS on the proxy's listener (listen.tls); the load generator keeps its connections, so one handshake each. */
+  listenerTls?: boolean;
   /** Tracing on, every request sampled, spans exported to a local sink; off when absent. */
   tracing?: boolean;
   /** Started as the `portcullis` command with `workers: N`, unpinned, instead of as the pinned proxy child. */
@@ -153,6 +157,14 @@ export const SCENARIOS: readonly Scenario[] = [
     prepare: warmBearer,
   },
   {
+    name: 'bearer-warm-tls',
+    description: 'the same over HTTPS (listen.tls, keep-alive connections), beside bearer-warm: TLS on the listener costs the difference',
+    store: 'memory',
+    group: 'bearer',
+    listenerTls: true,
+    prepare: warmBearer,
+  },
+  {
     name: 'bearer-warm-traced',
     description: 'the same with tracing on (every request sampled, spans exported to a local sink): tracing costs the difference',
     store: 'memory',
@@ -169,6 +181,16 @@ export const SCENARIOS: readonly Scenario[] = [
       const count = coldPoolSize(ctx);
       ctx.log(`  minting ${count} ${ctx.alg} tokens ...`);
       return coldBearer(await ctx.mint(count, await grantFamily(ctx.proxyUrl)));
+    },
+  },
+  {
+    name: 'tls-handshake',
+    description: 'the public route over HTTPS, a new connection (a full ECDSA P-256 handshake) for every two requests; one counted request is a handshake and two requests',
+    store: 'memory',
+    listenerTls: true,
+    async prepare() {
+      // autocannon does not count the answer after which it reconnects: with a rate of 1 it would count nothing.
+      return { request: { method: 'GET', path: '/public/tickets' }, reconnectRate: 2 };
     },
   },
   {

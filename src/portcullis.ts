@@ -2,22 +2,21 @@
 // from config, the public and admin listeners. `Portcullis.start` is what the CLI and every integration test
 // call, so tests run exactly the code operators run. `reload` swaps in a new config without dropping requests.
 
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
 import { keepRestartOnly, restartOnlyChanges } from './config/restart-only.js';
 import { sha256KeyHash } from './config/secrets.js';
+import { sameUpstreamTls } from './config/upstream-tls.js';
 import { ManagedCredentials } from './credentials/managed-credentials.js';
 import { ServedRuntime } from './credentials/served-runtime.js';
 import { startDemoBackend, type DemoBackend } from './demo/backend.js';
 import { forwarderFor } from './forward/engine.js';
-import { applyListenerLimits, createPublicListener, listen } from './listener/public-listener.js';
+import { PublicListeners } from './listener/public-listeners.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { FACES } from './faces/registry.js';
 import { requestClientAddress, requestOrigin } from './listener/client-address.js';
-import { healthEndpoints, type ReadinessProbe } from './listener/health.js';
+import { healthEndpoints, storeReadiness } from './listener/health.js';
 import { LoginGuard } from './protection/login-guard.js';
 import { identityHeaderNames } from './rewrite/identity-headers.js';
 import { createRequestHandler } from './pipeline/handle-request.js';
@@ -52,7 +51,7 @@ export type { PortcullisHooks };
 export class Portcullis implements ObservedProxy {
   readonly #served: ServedRuntime;
   readonly #managed: ManagedCredentials;
-  readonly #server: Server;
+  readonly #listener: PublicListeners;
   readonly #admin: AdminServer;
   readonly #services: Services;
   readonly #hooks: PortcullisHooks;
@@ -65,7 +64,7 @@ export class Portcullis implements ObservedProxy {
   private constructor(parts: {
     served: ServedRuntime;
     managed: ManagedCredentials;
-    server: Server;
+    listener: PublicListeners;
     admin: AdminServer;
     services: Services;
     hooks: PortcullisHooks;
@@ -76,7 +75,7 @@ export class Portcullis implements ObservedProxy {
   }) {
     this.#served = parts.served;
     this.#managed = parts.managed;
-    this.#server = parts.server;
+    this.#listener = parts.listener;
     this.#admin = parts.admin;
     this.#services = parts.services;
     this.#hooks = parts.hooks;
@@ -118,7 +117,7 @@ export class Portcullis implements ObservedProxy {
       clock,
       logger,
       observer: { requestFinished() {} },
-      forwarder: forwarderFor(config, upstreamUrl),
+      forwarder: forwarderFor(config, upstreamUrl, logger),
       revocations,
       pcrSessions,
       liveness: new Liveness(store, revocations, pcrSessions, { failOpenForAccessTokens: config.parsed.store.failOpen.bearerRevocationCheck, now }),
@@ -127,32 +126,28 @@ export class Portcullis implements ObservedProxy {
       upgradedSockets: new Set(),
     };
     services.observer = config.parsed.log.requests ? new RequestLogObserver(logger, hooks.request ?? null) : (hooks.request ?? services.observer);
-    const readiness: ReadinessProbe = {
-      async ready() {
-        try {
-          await store.ping();
-          return { ready: true, checks: { config: 'ok', store: 'ok' } };
-        } catch {
-          return { ready: false, checks: { config: 'ok', store: 'failing' } };
-        }
-      },
-    };
     const runtimeInputs: RuntimeInputs = {
       faces: FACES,
-      builtinEndpoints: healthEndpoints(readiness),
+      builtinEndpoints: healthEndpoints(storeReadiness(store)),
       services: { ...services, onOutcome: (outcome) => hooks.ownEndpoint?.(outcome) },
       clientAddress: requestClientAddress,
       requestOrigin,
     };
     served = new ServedRuntime(config, (effective, previous) => buildRuntime(effective, runtimeInputs, previous), logger);
     const managed = new ManagedCredentials(store.credentials, logger, () => served!.invalidate());
+    // A start that fails (store, certificate, port taken) leaves nothing running that would keep the process alive.
+    const abandon = async (listener: PublicListeners | null) => {
+      await listener?.close(0);
+      managed.stop();
+      await demo?.close();
+      await tracing?.shutdown();
+      if (options.store === undefined) await store.close();
+    };
     try {
       await managed.start();
       served.attach(managed);
     } catch (error) {
-      managed.stop();
-      await demo?.close();
-      if (options.store === undefined) await store.close();
+      await abandon(null);
       throw error;
     }
     const current = served.current();
@@ -163,18 +158,21 @@ export class Portcullis implements ObservedProxy {
       );
     }
 
-    const server = createPublicListener(config.parsed.listen, { request: createRequestHandler(services, tracing === null ? null : tracing.requests), upgrade: createUpgradeHandler(services) });
-    await listen(server, config.parsed.listen.port, config.parsed.listen.host);
+    const certificates = { logger, ...(hooks.tlsCertificate ? { report: hooks.tlsCertificate } : {}) };
+    const handlers = { request: createRequestHandler(services, tracing === null ? null : tracing.requests), upgrade: createUpgradeHandler(services) };
+    let listener: PublicListeners | null = null;
     let admin: AdminServer;
     try {
+      listener = await PublicListeners.start(config.parsed.listen, handlers, { ...certificates, judge: () => services.current() });
       admin = await startAdminServer(services, { credentials: managed, declared: () => served!.declared, keys: () => served!.lastBuilt().keys }, {
         host: config.parsed.admin.host,
         port: config.parsed.admin.port,
+        tls: config.parsed.admin.tls,
+        certificates,
         ...(hooks.extendAdmin ? { extend: hooks.extendAdmin } : {}),
       });
     } catch (error) {
-      server.close();
-      await demo?.close();
+      await abandon(listener);
       throw error;
     }
     const purgeTimer = setInterval(() => {
@@ -184,7 +182,7 @@ export class Portcullis implements ObservedProxy {
     }, PURGE_INTERVAL_MS);
     purgeTimer.unref();
 
-    const instance = new Portcullis({ served, managed, server, admin, services, hooks, demo, purgeTimer, ownsStore: options.store === undefined, tracing });
+    const instance = new Portcullis({ served, managed, listener, admin, services, hooks, demo, purgeTimer, ownsStore: options.store === undefined, tracing });
     logger.info({ url: instance.url, admin: admin.url, upstream: demo ? 'demo' : upstreamUrl.origin, store: store.kind }, 'listening');
     hooks.started?.(instance);
     return instance;
@@ -205,13 +203,16 @@ export class Portcullis implements ObservedProxy {
     const newUpstream = effective.parsed.upstream;
     // The demo backend keeps running across reloads; only its timeouts and pool size can change.
     const target = newUpstream.url === 'demo' ? this.#demo?.url : newUpstream.url;
-    if (target !== undefined && JSON.stringify(oldUpstream) !== JSON.stringify(newUpstream)) {
+    // The TLS files are compared by content: a certificate replaced under the same path applies to new connections.
+    const upstreamChanged = JSON.stringify(oldUpstream) !== JSON.stringify(newUpstream) || !sameUpstreamTls(previous.config.upstreamTls, effective.upstreamTls);
+    if (target !== undefined && upstreamChanged) {
       const old = this.#services.forwarder;
-      this.#services.forwarder = forwarderFor(effective, new URL(target));
+      this.#services.forwarder = forwarderFor(effective, new URL(target), this.#services.logger);
       // Requests already forwarded keep their sockets until they finish; then the old pool goes.
       setTimeout(() => void old.close(), oldUpstream.timeout + 1000).unref();
     }
-    applyListenerLimits(this.#server, effective.parsed.listen);
+    this.#listener.reload(effective.parsed.listen);
+    this.#admin.reloadCertificate(effective.parsed.admin.tls);
     await this.#endRemovedSessions(previous.config, next.config);
     this.#services.logger.info({ source: config.source, restartNeeded }, 'config reloaded');
     this.#hooks.reload?.({ ok: true, restartNeeded });
@@ -238,13 +239,17 @@ export class Portcullis implements ObservedProxy {
   }
 
   get port(): number {
-    return (this.#server.address() as AddressInfo).port;
+    return this.#listener.port;
   }
 
+  /** http:// or https://, as the public listener speaks. */
   get url(): string {
-    const address = this.#server.address() as AddressInfo;
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return `http://${host}:${address.port}`;
+    return this.#listener.url;
+  }
+
+  /** The plain-HTTP redirect listener's URL (listen.httpRedirect), or null when there is none. */
+  get redirectUrl(): string | null {
+    return this.#listener.redirectUrl;
   }
 
   get adminUrl(): string {
@@ -273,20 +278,8 @@ export class Portcullis implements ObservedProxy {
     this.#closing ??= (async () => {
       clearInterval(this.#purgeTimer);
       this.#managed.stop();
-      const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
       const adminClosed = this.#admin.close();
-      this.#server.closeIdleConnections();
-      // A keep-alive connection whose request finishes during the drain is not closed by Node (relayed responses
-      // say keep-alive), so it would hold the close until the client lets go of it or the deadline passes.
-      const sweeper = setInterval(() => this.#server.closeIdleConnections(), 50);
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, deadlineMs);
-      });
-      await Promise.race([closed, deadline]);
-      clearTimeout(timer);
-      clearInterval(sweeper);
-      this.#server.closeAllConnections();
+      await this.#listener.close(deadlineMs);
       for (const socket of this.#services.upgradedSockets) socket.destroy();
       await adminClosed;
       this.#services.revocations.detach();

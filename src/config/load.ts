@@ -19,7 +19,6 @@ import {
 } from './schema.js';
 import { formatPath, interpolateEnv } from './interpolate.js';
 import {
-  isSha256KeyHash,
   PLAINTEXT_SECRET_MESSAGE,
   readKeyMaterial,
   resolveKeyHash,
@@ -30,8 +29,11 @@ import {
 import { isSecretHash } from '../secrets/hash.js';
 import type { StoredSecret } from '../secrets/verifier.js';
 import { applyOverrides, type ConfigOverrides } from './overrides.js';
+import { plaintextSecretPaths } from './plaintext-secrets.js';
 import { checkReferences, duplicates } from './references.js';
 import { resolveStorePaths } from './schema/store.js';
+import { resolveTlsSectionPaths } from './schema/tls.js';
+import { loadUpstreamTls, type UpstreamTlsMaterial } from './upstream-tls.js';
 
 export type { ConfigOverrides };
 
@@ -99,6 +101,8 @@ export interface Config {
   adminTokens: readonly ResolvedAdminToken[];
   redisPassword: string | null;
   sentinelPassword: string | null;
+  /** `upstream.tls` with its files' contents, read at load; null when the upstream hop has no TLS settings. */
+  upstreamTls: UpstreamTlsMaterial | null;
 }
 
 /** How a config is read: where it came from, what overrides it, and the authenticator ids the faces offer. */
@@ -165,39 +169,16 @@ export async function resolveConfig(raw: unknown, options: LoadOptions): Promise
   const parsed = result.data;
   const context: ResolveContext = { baseDir: options.baseDir ?? process.cwd(), env, problems: interpolationProblems };
   parsed.store = resolveStorePaths(parsed.store, context.baseDir);
+  resolveTlsSectionPaths(parsed, context.baseDir);
   checkReferences(parsed, interpolationProblems);
-  const resolved = await resolveSecrets(parsed, source, context);
+  const upstreamTls = loadUpstreamTls(parsed.upstream, env, interpolationProblems);
+  const resolved: Config = { ...(await resolveSecrets(parsed, source, context)), upstreamTls };
   const allProblems = interpolationProblems.map((p) => `${formatPath(p.path)}: ${p.message}`);
   if (allProblems.length > 0) throw new ConfigError(source, allProblems);
   return resolved;
 }
 
-/** Literal strings at the places that hold client-presented secrets which are not hashes. */
-function plaintextSecretPaths(raw: unknown): (string | number)[][] {
-  const found: (string | number)[][] = [];
-  const object = (value: unknown): Record<string, unknown> | null =>
-    value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-  const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
-  const check = (value: unknown, path: (string | number)[], isHash: (text: string) => boolean) => {
-    if (typeof value === 'string' && !isHash(value)) found.push(path);
-  };
-  const config = object(raw);
-  if (config === null) return found;
-  const scrypt = (text: string) => isSecretHash(text);
-  list(object(config['oauth'])?.['clients']).forEach((c, i) => check(object(c)?.['secret'], ['oauth', 'clients', i, 'secret'], scrypt));
-  list(config['operators']).forEach((o, i) => check(object(o)?.['password'], ['operators', i, 'password'], scrypt));
-  const pcr = object(config['pcr']);
-  list(pcr?.['users']).forEach((u, i) => check(object(u)?.['password'], ['pcr', 'users', i, 'password'], scrypt));
-  list(pcr?.['keys']).forEach((k, i) => check(object(k)?.['key'], ['pcr', 'keys', i, 'key'], isSha256KeyHash));
-  const admin = object(config['admin']);
-  check(admin?.['token'], ['admin', 'token'], scrypt);
-  list(admin?.['tokens']).forEach((t, i) => check(object(t)?.['token'], ['admin', 'tokens', i, 'token'], scrypt));
-  return found;
-}
-
-
-
-async function resolveSecrets(parsed: ParsedConfig, source: string, context: ResolveContext): Promise<Config> {
+async function resolveSecrets(parsed: ParsedConfig, source: string, context: ResolveContext): Promise<Omit<Config, 'upstreamTls'>> {
   const clients = new Map<string, ResolvedClient>();
   const operators = new Map<string, ResolvedOperator>();
   const apiUsers = new Map<string, ResolvedApiUser>();

@@ -28,6 +28,9 @@ export function checkReferences(config: ParsedConfig, problems: { path: (string 
   const usesPcr = config.routes.some((r) => r.authenticators?.includes('pcr-api-key'));
   if (usesPcr && !config.pcr) add(['routes'], 'a route uses the "pcr-api-key" authenticator but there is no "pcr" section');
   checkExternalIssuers(config, add);
+  if (config.listen.httpRedirect !== undefined && config.listen.tls === undefined) {
+    add(['listen', 'httpRedirect'], 'a redirect to https needs listen.tls: without it there is no https listener to redirect to');
+  }
   if (config.store.type === 'redis') {
     const s = config.store;
     const ways = [s.url !== undefined || s.host !== undefined, s.sentinel !== undefined, s.cluster !== undefined].filter(Boolean).length;

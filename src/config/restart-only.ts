@@ -21,6 +21,13 @@ export function restartOnlyChanges(before: Config, after: Config): string[] {
   // The tracer and its exporter are built once, at start.
   if (JSON.stringify(a.tracing) !== JSON.stringify(b.tracing)) changed.push('tracing');
   if ((a.upstream.url === 'demo') !== (b.upstream.url === 'demo')) changed.push('upstream.url (demo)');
+  // A listening socket speaks TLS or not from its start, and asks for client certificates as it started; the
+  // certificate, key, CA, minVersion and ciphers change live.
+  for (const [name, x, y] of [['listen.tls', a.listen.tls, b.listen.tls], ['admin.tls', a.admin.tls, b.admin.tls]] as const) {
+    if ((x === undefined) !== (y === undefined)) changed.push(`${name} (on/off)`);
+    else if (x !== undefined && y !== undefined && x.clientAuth !== y.clientAuth) changed.push(`${name}.clientAuth`);
+  }
+  if (JSON.stringify(a.listen.httpRedirect) !== JSON.stringify(b.listen.httpRedirect)) changed.push('listen.httpRedirect');
   return changed;
 }
 
@@ -34,13 +41,25 @@ export function keepRestartOnly(running: Config, next: Config): Config {
       port: running.parsed.listen.port,
       maxHeaderSize: running.parsed.listen.maxHeaderSize,
       shutdownTimeout: running.parsed.listen.shutdownTimeout,
+      tls: keptTls(running.parsed.listen.tls, next.parsed.listen.tls),
+      httpRedirect: running.parsed.listen.httpRedirect,
     },
     log: running.parsed.log,
-    admin: { ...next.parsed.admin, host: running.parsed.admin.host, port: running.parsed.admin.port },
+    admin: { ...next.parsed.admin, host: running.parsed.admin.host, port: running.parsed.admin.port, tls: keptTls(running.parsed.admin.tls, next.parsed.admin.tls) },
     store: running.parsed.store,
     workers: running.parsed.workers,
     tracing: running.parsed.tracing,
     upstream: (running.parsed.upstream.url === 'demo') !== (next.parsed.upstream.url === 'demo') ? running.parsed.upstream : next.parsed.upstream,
   };
-  return { ...next, parsed, redisPassword: running.redisPassword, sentinelPassword: running.sentinelPassword };
+  // The upstream's TLS files go with the upstream settings they belong to.
+  const upstreamTls = parsed.upstream === running.parsed.upstream ? running.upstreamTls : next.upstreamTls;
+  return { ...next, parsed, redisPassword: running.redisPassword, sentinelPassword: running.sentinelPassword, upstreamTls };
+}
+
+type ListenerTls = Config['parsed']['listen']['tls'];
+
+/** The new TLS settings with the running on/off and clientAuth: the files and the rest still change live. */
+function keptTls(running: ListenerTls, next: ListenerTls): ListenerTls {
+  if (running === undefined || next === undefined) return running;
+  return { ...next, clientAuth: running.clientAuth };
 }

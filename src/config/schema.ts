@@ -9,6 +9,8 @@ import { storeSchema } from './schema/store.js';
 import { forwardAuthSchema } from './schema/forward-auth.js';
 import { externalIssuersSchema } from './schema/external-issuers.js';
 import { tracingSchema } from './schema/tracing.js';
+import { httpRedirectSchema, listenerTlsSchema, upstreamTlsSchema } from './schema/tls.js';
+import { certificateIdentitiesSchema, refineCertificateIdentities } from './schema/admin-certificates.js';
 
 export { secretSource, storeSchema };
 export type { SecretSourceInput } from './schema/fields.js';
@@ -138,6 +140,10 @@ export const configSchema = z.strictObject({
       shutdownTimeout: duration('10s').prefault('10s'),
       /** Largest request body the proxy's own endpoints (token endpoint, login) accept, in bytes. */
       maxOwnBodyBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
+      /** HTTPS on this listener: the certificate is re-read when its files change and on SIGHUP. */
+      tls: listenerTlsSchema.optional(),
+      /** A plain-HTTP listener beside the TLS one that only redirects to https; off unless set, and only with `tls`. */
+      httpRedirect: httpRedirectSchema.optional(),
     })
     .prefault({}),
   /** Worker processes on one port (node:cluster); "auto" is one per core. More than one needs the Redis store. */
@@ -175,6 +181,8 @@ export const configSchema = z.strictObject({
      * request (`npm run bench`); http-proxy stays selectable as a fallback.
      */
     engine: z.enum(['http-proxy', 'undici']).default('undici'),
+    /** How an https:// upstream is verified (a private CA) and the client certificate it may ask for. */
+    tls: upstreamTlsSchema.optional(),
   }),
   tokens: z
     .strictObject({
@@ -225,10 +233,14 @@ export const configSchema = z.strictObject({
     .strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(9091),
+      /** HTTPS on the admin listener; with `clientAuth`, a listed certificate may stand in for an admin token. */
+      tls: listenerTlsSchema.optional(),
       /** The one-token form: a token named `admin` with role `manage`, so configs from before `tokens` still work. */
       token: secretSource.optional(),
       /** Named bearer tokens; with none here and no `token`, every admin call is 401. */
       tokens: z.array(adminToken).default([]),
+      /** Client certificates accepted in place of an admin token (needs admin.tls.clientAuth optional or require). */
+      certificateIdentities: certificateIdentitiesSchema,
       /** The browser console at /console/ on this listener: sign in with an admin token. */
       console: z
         .strictObject({
@@ -247,6 +259,7 @@ export const configSchema = z.strictObject({
           ctx.addIssue({ code: 'custom', path: ['tokens', i, 'name'], message: 'admin.token is already the token named "admin": rename this one or move admin.token here' });
         }
       });
+      refineCertificateIdentities(admin, [...(admin.token !== undefined ? [LEGACY_ADMIN_TOKEN_NAME] : []), ...admin.tokens.map((t) => t.name)], ctx);
     })
     .prefault({}),
 });

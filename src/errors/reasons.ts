@@ -21,6 +21,8 @@ export const REASONS = {
   route_not_found: { status: 404, message: 'no route serves this path' },
   method_not_allowed: { status: 405, message: 'this method is not allowed here' },
   upgrade_not_allowed: { status: 400, message: 'this route does not accept protocol upgrades', bearerError: 'invalid_request' },
+  // Plain HTTP where only HTTPS is served: on a TLS port, or a credential-bearing request on the redirect listener.
+  https_required: { status: 400, message: 'this request must be sent over https', bearerError: 'invalid_request' },
 
   // Bearer credentials
   credentials_missing: { status: 401, message: 'authentication is required' },
@@ -93,6 +95,9 @@ export const REASONS = {
   store_unavailable: { status: 503, message: 'the session store is unavailable; try again shortly' },
   upstream_unreachable: { status: 502, message: 'the upstream service could not be reached' },
   upstream_invalid_response: { status: 502, message: 'the upstream service sent an invalid response' },
+  // The TLS handshake with the upstream failed: its certificate was not trusted, had expired or named another host,
+  // it wanted a client certificate we did not give, or no protocol version was acceptable to both.
+  upstream_tls_failed: { status: 502, message: 'the upstream service could not be reached securely' },
   upstream_timeout: { status: 504, message: 'the upstream service did not answer in time' },
   body_too_large: { status: 413, message: 'the request body is too large' },
   internal_error: { status: 500, message: 'internal error' },

@@ -13,7 +13,7 @@ export interface ForwardTarget {
   startedAt?: number;
 }
 
-export type ForwardFailure = 'upstream_unreachable' | 'upstream_timeout' | 'upstream_invalid_response' | 'client_aborted';
+export type ForwardFailure = 'upstream_unreachable' | 'upstream_tls_failed' | 'upstream_timeout' | 'upstream_invalid_response' | 'client_aborted';
 
 export interface ForwardResult {
   /** The upstream's status, or null when it never answered. */

@@ -1,6 +1,7 @@
 // Forwarding on http-proxy: streamed bodies both ways, keep-alive sockets to the upstream, a bound on how long
 // the upstream may stay silent (504), 502 when it cannot be reached or answers with something that is not HTTP,
-// and the upstream request cancelled when the client goes away.
+// and the upstream request cancelled when the client goes away. An https:// upstream is reached with the settings
+// of `upstream.tls` (upstream-tls.ts), WebSocket upgrades included.
 
 import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -9,6 +10,7 @@ import httpProxy from 'http-proxy';
 import { REASONS } from '../errors/reasons.js';
 import { bearerDenial, sendDenial } from '../respond/errors.js';
 import type { ForwardFailure, ForwardResult, ForwardTarget, Forwarder } from './forwarder.js';
+import { tlsFailureCode, type UpstreamTls } from './upstream-tls.js';
 
 export interface HttpProxyForwarderOptions {
   upstream: URL;
@@ -16,6 +18,8 @@ export interface HttpProxyForwarderOptions {
   timeoutMs: number;
   connectTimeoutMs: number;
   maxSockets: number;
+  /** How connections to an https:// upstream are made; null for plain HTTP. */
+  tls: UpstreamTls | null;
 }
 
 interface InFlight {
@@ -73,7 +77,10 @@ export class HttpProxyForwarder implements Forwarder {
   constructor(private readonly options: HttpProxyForwarderOptions) {
     this.#upstream = options.upstream;
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: Math.min(options.maxSockets, 256), timeout: options.timeoutMs, scheduling: 'lifo' as const };
-    this.#agent = options.upstream.protocol === 'https:' ? new HttpsAgent(agentOptions) : new Agent(agentOptions);
+    const tls = options.tls;
+    // The agent's options win over each request's, so every pooled connection gets these TLS settings, and an
+    // empty servername (an IP address) keeps Node from taking SNI from the client's Host header.
+    this.#agent = tls !== null ? new HttpsAgent({ ...agentOptions, ...tls.connect, servername: tls.connect.servername ?? '' }) : new Agent(agentOptions);
     this.#proxy = httpProxy.createProxyServer({
       target: options.upstream.origin,
       agent: this.#agent,
@@ -81,7 +88,8 @@ export class HttpProxyForwarder implements Forwarder {
       changeOrigin: false,
       ws: true,
       proxyTimeout: options.timeoutMs,
-      secure: true,
+      // http-proxy writes this onto each request as rejectUnauthorized; the agent's own setting agrees with it.
+      secure: tls?.connect.rejectUnauthorized ?? true,
     });
     // http-proxy's deleteLength pass gives a DELETE or OPTIONS without Content-Length a 'content-length: 0' and
     // drops Transfer-Encoding: a chunked body would then follow a request that announces none, and the upstream
@@ -162,7 +170,8 @@ export class HttpProxyForwarder implements Forwarder {
     this.#proxy.web(req, res, exactPath(target.path), (error) => {
       const code = (error as NodeJS.ErrnoException).code ?? '';
       if (state.failure === null) {
-        if (INVALID_RESPONSE_CODES.has(code) || code.startsWith('HPE_')) state.failure = 'upstream_invalid_response';
+        if (this.#tlsFailure(error)) state.failure = 'upstream_tls_failed';
+        else if (INVALID_RESPONSE_CODES.has(code) || code.startsWith('HPE_')) state.failure = 'upstream_invalid_response';
         // `req` counts as destroyed once its body was read, so only the response tells that the client left.
         else if (res.destroyed) state.failure = 'client_aborted';
         else state.failure = 'upstream_unreachable';
@@ -179,6 +188,14 @@ export class HttpProxyForwarder implements Forwarder {
     });
   }
 
+  /** Whether the error is a failed TLS handshake; logs it when it is. */
+  #tlsFailure(error: Error): boolean {
+    const code = tlsFailureCode(error);
+    if (code === null) return false;
+    this.options.tls?.failed(code, error.message);
+    return true;
+  }
+
   /** Tells the pipeline once what happened: on the upstream's response headers, on failure, or on close. */
   #report(req: IncomingMessage, state: InFlight): void {
     if (state.reported) return;
@@ -193,7 +210,8 @@ export class HttpProxyForwarder implements Forwarder {
     // Once the client's side has been ended (the upstream refused the upgrade, failed, or closed the tunnel), the
     // socket goes: the listener allows half-open connections, and a client that never closes would hold it for good.
     socket.once('finish', () => socket.destroy());
-    this.#proxy.ws(req, socket, head, exactPath(target.path), () => {
+    this.#proxy.ws(req, socket, head, exactPath(target.path), (error) => {
+      this.#tlsFailure(error);
       if (!socket.destroyed) {
         const spec = REASONS.upstream_unreachable;
         socket.end(`HTTP/1.1 ${spec.status} Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);

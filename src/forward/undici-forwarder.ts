@@ -5,15 +5,18 @@
 // The request is handed to the pool through the low-level dispatch handler rather than `request`/`stream`: those
 // wrap every response in a Readable and parse its headers into an object, which costs more per request than the
 // whole authentication step; here the raw header list is filtered and written straight to the client.
-// Protocol upgrades (WebSocket) stay on http-proxy, which already splices the two sockets correctly.
+// Protocol upgrades (WebSocket) stay on http-proxy, which already splices the two sockets correctly. An https://
+// upstream is reached with the settings of `upstream.tls` (upstream-tls.ts), the same for both engines.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { errors, Pool, type Dispatcher } from 'undici';
+import { buildConnector, errors, Pool, type Dispatcher } from 'undici';
 import { bearerDenial, sendDenial } from '../respond/errors.js';
 import { HOP_BY_HOP_HEADERS } from '../rewrite/sanitize-headers.js';
 import type { ForwardFailure, ForwardResult, ForwardTarget, Forwarder } from './forwarder.js';
 import { HttpProxyForwarder } from './http-proxy-forwarder.js';
+import { keepTlsFailureAsCause, tlsFailureCode, type UpstreamTls } from './upstream-tls.js';
 
 export interface UndiciForwarderOptions {
   upstream: URL;
@@ -21,6 +24,8 @@ export interface UndiciForwarderOptions {
   timeoutMs: number;
   connectTimeoutMs: number;
   maxSockets: number;
+  /** How connections to an https:// upstream are made; null for plain HTTP. */
+  tls: UpstreamTls | null;
 }
 
 const HOP_BY_HOP: ReadonlySet<string> = new Set(HOP_BY_HOP_HEADERS);
@@ -36,7 +41,12 @@ const INVALID_RESPONSE_CODES: ReadonlySet<string> = new Set([
   'ERR_HTTP_INVALID_STATUS_CODE',
 ]);
 
-function classify(error: Error & { code?: string }): ForwardFailure {
+function classify(error: Error & { code?: string }, tls: UpstreamTls | null): ForwardFailure {
+  const tlsCode = tlsFailureCode(error);
+  if (tlsCode !== null) {
+    tls?.failed(tlsCode, error.message);
+    return 'upstream_tls_failed';
+  }
   const code = error.code ?? '';
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'upstream_timeout';
   // undici's parser errors carry no code for most llhttp failures (a bad status line, a non-HTTP answer).
@@ -90,6 +100,7 @@ class Exchange {
     private readonly res: ServerResponse,
     private readonly done: (result: ForwardResult) => void,
     private readonly startedAt: number,
+    private readonly tls: UpstreamTls | null,
   ) {
     // `on`, not `once`: a response closes only once, and once() would allocate a wrapper per request.
     res.on('close', this.#onClientClose);
@@ -153,7 +164,7 @@ class Exchange {
   #fail(error: Error, failure: ForwardFailure | null): void {
     if (this.#failure === null) {
       if (this.#clientGone || this.res.destroyed || this.req.destroyed) this.#failure = 'client_aborted';
-      else this.#failure = failure ?? classify(error);
+      else this.#failure = failure ?? classify(error, this.tls);
     }
     this.#report();
     if (this.#failure === 'client_aborted') return;
@@ -174,9 +185,25 @@ class Exchange {
   }
 }
 
+/**
+ * undici's connector with the TLS settings, given the configured name in place of the one undici derives from
+ * each request's Host header (for an IP address none: no SNI, and the address is what the certificate must name).
+ */
+function tlsConnector(tls: UpstreamTls, timeoutMs: number): buildConnector.connector {
+  const connect = buildConnector({ timeout: timeoutMs, ...tls.connect } as buildConnector.BuildOptions);
+  const servername = tls.connect.servername;
+  return (options, callback) =>
+    connect(servername === undefined ? { ...options, servername: '' } : { ...options, servername }, (error, socket) => {
+      if (socket) keepTlsFailureAsCause(socket);
+      (callback as (error: Error | null, socket: Socket | null) => void)(error, socket);
+    });
+}
+
 export class UndiciForwarder implements Forwarder {
   readonly #pool: Pool;
   readonly #upstream: URL;
+  /** Sent with each request so undici never swaps a pooled TLS connection for the client's Host header. */
+  readonly #servername: string | undefined;
   #upgrades: HttpProxyForwarder | null = null;
 
   constructor(private readonly options: UndiciForwarderOptions) {
@@ -186,12 +213,13 @@ export class UndiciForwarder implements Forwarder {
       pipelining: 1,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
-      connect: { timeout: options.connectTimeoutMs },
+      connect: options.tls === null ? { timeout: options.connectTimeoutMs } : tlsConnector(options.tls, options.connectTimeoutMs),
     });
+    this.#servername = options.tls?.requestServerName;
   }
 
   forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, done: (result: ForwardResult) => void): void {
-    const exchange = new Exchange(req, res, done, target.startedAt ?? performance.now());
+    const exchange = new Exchange(req, res, done, target.startedAt ?? performance.now(), this.options.tls);
     const headers = target.headers as Record<string, string | string[]>;
     // undici refuses Expect; Node has already answered a client's 100-continue itself.
     if (headers['expect'] !== undefined) delete headers['expect'];
@@ -205,6 +233,8 @@ export class UndiciForwarder implements Forwarder {
       headers,
       body: hasBody ? req : null,
     };
+    // Not in undici's types, but read by its Request: the name the pooled connection was made for.
+    if (this.#servername !== undefined) (options as { servername?: string }).servername = this.#servername;
     this.#pool.dispatch(options, exchange as unknown as Dispatcher.DispatchHandler);
   }
 

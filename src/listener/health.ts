@@ -8,6 +8,20 @@ export interface ReadinessProbe {
   ready(): Promise<{ ready: boolean; checks: Record<string, 'ok' | 'failing'> }>;
 }
 
+/** Ready while the store answers a ping; the config is always "ok" (a running process has a valid one). */
+export function storeReadiness(store: { ping(): Promise<unknown> }): ReadinessProbe {
+  return {
+    async ready() {
+      try {
+        await store.ping();
+        return { ready: true, checks: { config: 'ok', store: 'ok' } };
+      } catch {
+        return { ready: false, checks: { config: 'ok', store: 'failing' } };
+      }
+    },
+  };
+}
+
 export function healthEndpoints(readiness: ReadinessProbe): Map<string, OwnEndpoint> {
   return new Map<string, OwnEndpoint>([
     ['/healthz', { id: 'healthz', handle: (_req, res) => sendJson(res, 200, { status: 'ok' }) }],

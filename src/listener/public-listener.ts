@@ -1,12 +1,15 @@
 // The public listener: the HTTP server clients connect to, with its limits and timeouts, its answer to requests
 // Node cannot parse, and the wiring of plain requests and protocol upgrades to the pipeline. Every response is
 // counted on its connection, so the listener's own answers keep request order behind the ones still owed.
+// With `listen.tls` it is an HTTPS server (tls/https-listener.ts) with the same limits and the same wiring.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config/load.js';
 import { answerClientError } from './client-errors.js';
 import { oweResponse } from './outstanding-responses.js';
+import { HttpsListener } from './tls/https-listener.js';
+import { tlsServerOptions, type ServedCertificate } from './tls/served-certificate.js';
 import { routeUpgrades } from './unsupported-upgrades.js';
 
 type ListenConfig = Config['parsed']['listen'];
@@ -17,12 +20,18 @@ export interface PublicListenerHandlers {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
-export function createPublicListener(listen: ListenConfig, handlers: PublicListenerHandlers): Server {
+/** An HTTPS listener when `certificate` is given (the one `listen.tls` names, already checked), else HTTP. */
+export function createPublicListener(listen: ListenConfig, handlers: PublicListenerHandlers, certificate: ServedCertificate | null = null): Server {
   const handleRequest = handlers.request;
-  const server = createServer({ requireHostHeader: false, maxHeaderSize: listen.maxHeaderSize }, (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     oweResponse(req, res);
     handleRequest(req, res);
-  });
+  };
+  const options = { requireHostHeader: false, maxHeaderSize: listen.maxHeaderSize };
+  const server =
+    certificate === null || listen.tls === undefined
+      ? createServer(options, onRequest)
+      : new HttpsListener({ ...options, ...tlsServerOptions(listen.tls, certificate, listen.headersTimeout) }, onRequest);
   applyListenerLimits(server, listen);
   server.on('upgrade', routeUpgrades(server, handlers.upgrade));
   server.on('clientError', answerClientError);

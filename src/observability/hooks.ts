@@ -2,6 +2,7 @@
 // and store operations, and read the proxy's runtime when scraped; none of them can change a decision.
 
 import type { Express } from 'express';
+import type { CertificateEvent } from '../listener/tls/certificate-reloader.js';
 import type { OwnEndpointOutcome } from '../pipeline/face.js';
 import type { RequestObserver, Runtime, Services } from '../pipeline/runtime.js';
 import type { Store } from '../store/store.js';
@@ -22,6 +23,8 @@ export interface PortcullisHooks {
   extendAdmin?: (app: Express) => void;
   /** Wraps the store right after it is created or received (timing its operations for metrics). */
   wrapStore?: (store: Store) => Store;
+  /** A listener's TLS certificate: the one served at start, and each rotation applied or refused. */
+  tlsCertificate?: (event: CertificateEvent) => void;
   /** Called once the proxy listens, so observers can read its runtime when they are scraped. */
   started?: (proxy: ObservedProxy) => void;
 }

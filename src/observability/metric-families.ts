@@ -46,6 +46,8 @@ export interface MetricFamilies {
   storeOperations: Counter<'operation'>;
   storeErrors: Counter<'operation'>;
   storeSeconds: Histogram<'operation'>;
+  tlsReloads: Counter<'listener' | 'outcome'>;
+  tlsExpiry: Gauge<'listener'>;
 }
 
 export function registerMetricFamilies(registry: Registry, sources: ScrapeSources): MetricFamilies {
@@ -59,7 +61,7 @@ export function registerMetricFamilies(registry: Registry, sources: ScrapeSource
   const denials = new Counter({ name: 'portcullis_denials_total', help: 'Requests refused, by reason id.', labelNames: ['reason'], registers });
   const errors = new Counter({
     name: 'portcullis_request_errors_total',
-    help: 'Requests that failed (upstream unreachable or too slow, store unavailable, internal error, client gone), by reason id.',
+    help: 'Requests that failed (upstream unreachable, refused by TLS or too slow, store unavailable, internal error, client gone), by reason id.',
     labelNames: ['reason'],
     registers,
   });
@@ -152,6 +154,22 @@ export function registerMetricFamilies(registry: Registry, sources: ScrapeSource
     buckets: STORE_BUCKETS,
     registers,
   });
+  // Every worker watches the same files and rotates with them: combined they count once, and the expiry shown is
+  // the earliest any worker still serves.
+  const tlsReloads = new Counter({
+    name: 'portcullis_tls_certificate_reloads_total',
+    help: 'TLS certificate rotations of a listener (public, admin), applied or failed (the previous certificate stayed).',
+    labelNames: ['listener', 'outcome'],
+    registers,
+    aggregator: 'max',
+  });
+  const tlsExpiry = new Gauge({
+    name: 'portcullis_tls_certificate_expiry_seconds',
+    help: 'Expiry of the certificate a TLS listener serves (public, admin), as a Unix timestamp in seconds.',
+    labelNames: ['listener'],
+    registers,
+    aggregator: 'min',
+  });
   return {
     requests,
     denials,
@@ -168,5 +186,7 @@ export function registerMetricFamilies(registry: Registry, sources: ScrapeSource
     storeOperations,
     storeErrors,
     storeSeconds,
+    tlsReloads,
+    tlsExpiry,
   };
 }

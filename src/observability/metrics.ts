@@ -111,6 +111,12 @@ export class Metrics implements StoreObserver {
           families.reloadFailures.inc();
         }
       },
+      tlsCertificate: ({ listener, outcome, notAfter }) => {
+        // The start is no rotation: it creates the series at zero, so rate() and alerts see them from the first scrape.
+        if (outcome === 'loaded') for (const result of ['applied', 'failed']) families.tlsReloads.labels(listener, result).inc(0);
+        else families.tlsReloads.labels(listener, outcome).inc();
+        families.tlsExpiry.labels(listener).set(Math.floor(notAfter / 1000));
+      },
       extendAdmin: (app: Express) => {
         app.get('/metrics', async (_req: Request, res: Response) => {
           const body = this.#clusterScrape ? await this.#clusterScrape() : await this.registry.metrics();

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthRequest } from '../authenticate/contract.js';
 import type { ForwardResult } from '../forward/forwarder.js';
 import { bearerDenial } from '../respond/errors.js';
+import { addHsts } from '../respond/hsts.js';
 import { outgoingHeaders } from '../rewrite/outgoing-headers.js';
 import { StoreUnavailableError } from '../store/store.js';
 import { parseRequestTarget, type RequestTarget } from '../target/request-target.js';
@@ -99,6 +100,7 @@ function route(req: IncomingMessage, res: ServerResponse, runtime: Runtime, serv
   const forwardAuth = runtime.forwardAuth;
   // Asked before the target is parsed: a call appending the original target (Envoy) is judged on that target alone.
   if (forwardAuth !== null && forwardAuth.serves(raw)) {
+    addHsts(req, res, runtime.hsts);
     answerForwardAuth(req, res, runtime, services, record, forwardAuth, raw);
     return;
   }
@@ -113,6 +115,7 @@ function route(req: IncomingMessage, res: ServerResponse, runtime: Runtime, serv
 
   // The endpoint's path spelled with escapes is still the endpoint, never a path to forward.
   if (forwardAuth !== null && forwardAuth.serves(target.path)) {
+    addHsts(req, res, runtime.hsts);
     answerForwardAuth(req, res, runtime, services, record, forwardAuth, target.path + target.search);
     return;
   }
@@ -121,6 +124,8 @@ function route(req: IncomingMessage, res: ServerResponse, runtime: Runtime, serv
     record.outcome = 'own';
     record.routeId = own.id;
     record.ownEndpoint = true;
+    // The proxy's own answers only: a forwarded answer carries whatever policy the upstream chose (respond/hsts.ts).
+    addHsts(req, res, runtime.hsts);
     own.handle(req, res, record);
     return;
   }

@@ -13,6 +13,7 @@ import { compileTrustedPeers } from '../listener/trusted-peers.js';
 import type { Logger } from '../log/logger.js';
 import type { HeaderPolicy } from '../rewrite/sanitize-headers.js';
 import { headerPolicyFor, identityHeaderNames, type IdentityHeaderNames } from '../rewrite/identity-headers.js';
+import { hstsHeaderValue } from '../respond/hsts.js';
 import { forwardAuthEndpoint, type ForwardAuthEndpoint } from '../route/forward-auth-path.js';
 import type { OwnEndpoint } from '../route/own-endpoint.js';
 import { compileRoutes, type CompiledRoute } from '../route/router.js';
@@ -77,6 +78,8 @@ export interface Runtime {
   /** Whether any face finds one of its credentials in the path. */
   pathCarriesCredential(target: RequestTarget): boolean;
   isTrustedPeer(address: string): boolean;
+  /** Strict-Transport-Security for the proxy's own answers over TLS; null without TLS or with `hsts: false`. */
+  hsts: string | null;
 }
 
 export interface RuntimeInputs {
@@ -169,5 +172,6 @@ export function buildRuntime(config: Config, inputs: RuntimeInputs, previous: Ru
     },
     isTrustedPeer,
     forwardAuth: forwardAuthEndpoint(config.parsed.forwardAuth),
+    hsts: hstsHeaderValue(config.parsed.listen.tls),
   };
 }

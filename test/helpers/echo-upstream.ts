@@ -1,9 +1,12 @@
 // The recording upstream that integration tests put behind the proxy: it keeps every request exactly as it
 // arrived (headers in wire order, full body), so a test can assert what the backend would have seen.
 // `startRawUpstream` is for the cases a well-behaved HTTP server cannot produce, such as malformed replies.
+// With `tls` it serves HTTPS and also counts handshakes and records the client certificate of each request.
 
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
 export interface RecordedRequest {
@@ -13,6 +16,24 @@ export interface RecordedRequest {
   rawHeaders: string[];
   body: Buffer;
   httpVersion: string;
+  /** Over TLS: the subject of the client certificate the connection presented, or null without one. */
+  clientCertificate?: string | null;
+}
+
+export interface EchoUpstreamTls {
+  cert: string;
+  key: string;
+  /** CAs that client certificates must chain to. */
+  ca?: string;
+  /** Ask for a client certificate; with `rejectUnauthorized` (default true when asked) refuse a connection without one. */
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
+  /** Highest TLS version accepted, to test a protocol the proxy refuses. */
+  maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+}
+
+export interface EchoUpstreamOptions {
+  tls?: EchoUpstreamTls;
 }
 
 export type UpstreamResponder = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
@@ -33,6 +54,10 @@ export interface EchoUpstream {
    * The recorded body holds the bytes that arrived with the upgrade request itself.
    */
   upgrades: RecordedRequest[];
+  /** Over TLS: completed handshakes, one per connection the proxy opened. */
+  secureConnections(): number;
+  /** Over TLS: serves another certificate (and its settings) to new connections. */
+  setTls(tls: EchoUpstreamTls): void;
 }
 
 export interface RawUpstream {
@@ -43,12 +68,13 @@ export interface RawUpstream {
 
 const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
-export async function startEchoUpstream(): Promise<EchoUpstream> {
+export async function startEchoUpstream(options: EchoUpstreamOptions = {}): Promise<EchoUpstream> {
   const requests: RecordedRequest[] = [];
   const upgrades: RecordedRequest[] = [];
   let responder: UpstreamResponder | null = null;
+  let handshakes = 0;
 
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('error', () => res.destroy());
@@ -62,7 +88,11 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
         else res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err));
       }
     });
-  });
+  };
+  const server = options.tls === undefined ? createServer(handler) : createHttpsServer(serverTlsOptions(options.tls), handler);
+  server.on('secureConnection', () => handshakes++);
+  // A handshake the upstream refuses (no client certificate) is the test's subject, not an error of the helper.
+  server.on('tlsClientError', () => {});
 
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     upgrades.push(record(req, Buffer.from(head)));
@@ -83,10 +113,17 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
 
   const { port, close } = await serve(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     port,
     requests,
     upgrades,
+    secureConnections: () => handshakes,
+    setTls(tls) {
+      if (!('setSecureContext' in server)) throw new Error('setTls needs an upstream started with tls');
+      server.setSecureContext(serverTlsOptions(tls));
+      // requestCert is a server option, not a secure context's.
+      Object.assign(server, { requestCert: tls.requestCert ?? false, rejectUnauthorized: tls.rejectUnauthorized ?? tls.requestCert ?? false });
+    },
     reset() {
       requests.length = 0;
       upgrades.length = 0;
@@ -116,13 +153,30 @@ function answerWithEcho(req: IncomingMessage, res: ServerResponse): void {
 }
 
 function record(req: IncomingMessage, body: Buffer): RecordedRequest {
-  return {
+  const recorded: RecordedRequest = {
     method: req.method ?? '',
     url: req.url ?? '',
     headers: req.headers,
     rawHeaders: req.rawHeaders,
     body,
     httpVersion: req.httpVersion,
+  };
+  const socket = req.socket as Partial<TLSSocket>;
+  if (socket.encrypted === true && socket.getPeerCertificate !== undefined) {
+    const peer = socket.getPeerCertificate();
+    recorded.clientCertificate = peer.subject === undefined ? null : Object.entries(peer.subject).map(([k, v]) => `${k}=${String(v)}`).join(', ');
+  }
+  return recorded;
+}
+
+function serverTlsOptions(tls: EchoUpstreamTls) {
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+    ...(tls.maxVersion !== undefined ? { maxVersion: tls.maxVersion } : {}),
+    requestCert: tls.requestCert ?? false,
+    rejectUnauthorized: tls.rejectUnauthorized ?? tls.requestCert ?? false,
   };
 }
 
