@@ -28,6 +28,11 @@ export function checkReferences(config: ParsedConfig, problems: { path: (string 
   const usesPcr = config.routes.some((r) => r.authenticators?.includes('pcr-api-key'));
   if (usesPcr && !config.pcr) add(['routes'], 'a route uses the "pcr-api-key" authenticator but there is no "pcr" section');
   checkExternalIssuers(config, add);
+  // Forward-auth believes the original method and URI only from a trusted proxy and refuses every other caller,
+  // so with no trusted proxy every call would be 403: a setup that cannot work is refused at load instead.
+  if (config.forwardAuth !== undefined && config.listen.trustedProxies.length === 0) {
+    add(['forwardAuth'], 'forward-auth answers only the proxies in listen.trustedProxies, and none is listed: add the address of the nginx, Traefik or Envoy that asks');
+  }
   if (config.listen.httpRedirect !== undefined && config.listen.tls === undefined) {
     add(['listen', 'httpRedirect'], 'a redirect to https needs listen.tls: without it there is no https listener to redirect to');
   }

@@ -323,7 +323,16 @@ describe('without a forwardAuth section', () => {
 });
 
 describe('the forwardAuth section', () => {
-  const withSection = (forwardAuth: unknown) => loadTestConfig({ ...baseConfig('http://127.0.0.1:9'), forwardAuth });
+  const withSection = (forwardAuth: unknown, trustedProxies: string[] = ['10.0.0.5']) => {
+    const config = baseConfig('http://127.0.0.1:9');
+    return loadTestConfig({ ...config, listen: { ...(config['listen'] as object), trustedProxies }, forwardAuth });
+  };
+
+  it('is refused without a trusted proxy to answer, since it would refuse every caller', async () => {
+    const error = await withSection({}, []).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([expect.stringMatching(/^forwardAuth: forward-auth answers only the proxies in listen\.trustedProxies, and none is listed/)]);
+  });
 
   it('defaults to /auth/verify, refusing paths that must be rewritten', async () => {
     expect((await withSection({})).parsed.forwardAuth).toEqual({ path: '/auth/verify', rewrittenPaths: 'refuse' });
