@@ -50,6 +50,16 @@ export function readTlsFiles(tls: ListenerTlsConfig | UpstreamTlsConfig, env: No
   return files;
 }
 
+/** The files as secure-context options: the certificate chain and key (with its passphrase), and the CAs trusted. */
+export function secureContextFiles(files: TlsFiles): { ca?: string; cert?: string; key?: string; passphrase?: string } {
+  const out: { ca?: string; cert?: string; key?: string; passphrase?: string } = {};
+  if (files.ca !== undefined) out.ca = files.ca;
+  if (files.cert !== undefined) out.cert = files.cert;
+  if (files.key !== undefined) out.key = files.key;
+  if (files.passphrase !== undefined) out.passphrase = files.passphrase;
+  return out;
+}
+
 /** What a secure context was built from, for naming the file at fault. */
 interface ContextSources {
   certFile?: string | undefined;

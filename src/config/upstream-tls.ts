@@ -5,7 +5,7 @@
 
 import { createSecureContext } from 'node:tls';
 import type { UpstreamTlsConfig } from './schema/tls.js';
-import { readTlsFiles, secureContextProblem, TlsFilesError, type TlsFiles } from './tls-files.js';
+import { readTlsFiles, secureContextFiles, secureContextProblem, TlsFilesError, type TlsFiles } from './tls-files.js';
 
 type Problem = { path: (string | number)[]; message: string };
 
@@ -44,22 +44,12 @@ export function loadUpstreamTls(upstream: { url: string; tls?: UpstreamTlsConfig
   try {
     // Builds what every connection will use, once, to find a bad PEM, a key that is not the certificate's or a
     // wrong passphrase now. OpenSSL's reason names the problem and never the key's contents.
-    createSecureContext({ ...contextFiles(files), minVersion: settings.minVersion });
+    createSecureContext({ ...secureContextFiles(files), minVersion: settings.minVersion });
   } catch (error) {
     problems.push({ path, message: secureContextProblem(settings, error) });
     return null;
   }
   return { settings, files };
-}
-
-/** The secure-context options of the files: CAs in place of the public store, and the client certificate. */
-export function contextFiles(files: TlsFiles): { ca?: string; cert?: string; key?: string; passphrase?: string } {
-  const out: { ca?: string; cert?: string; key?: string; passphrase?: string } = {};
-  if (files.ca !== undefined) out.ca = files.ca;
-  if (files.cert !== undefined) out.cert = files.cert;
-  if (files.key !== undefined) out.key = files.key;
-  if (files.passphrase !== undefined) out.passphrase = files.passphrase;
-  return out;
 }
 
 /** Whether two loads of `upstream.tls` would make the same connections (settings and file contents alike). */

@@ -6,7 +6,7 @@
 import { isIP, type Socket } from 'node:net';
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import type { Config } from '../config/load.js';
-import { contextFiles } from '../config/upstream-tls.js';
+import { secureContextFiles } from '../config/tls-files.js';
 import type { Logger } from '../log/logger.js';
 
 export interface UpstreamTls {
@@ -34,7 +34,7 @@ export function upstreamTlsFor(config: Config, upstream: URL, logger: Logger | n
   if (servername !== undefined) connect.servername = servername;
   if (material !== null) {
     // The same options were tried when the config was loaded (config/upstream-tls.ts): this does not throw.
-    connect.secureContext = createSecureContext({ ...contextFiles(material.files), minVersion: material.settings.minVersion });
+    connect.secureContext = createSecureContext({ ...secureContextFiles(material.files), minVersion: material.settings.minVersion });
   }
   const failures = new FailureLog(logger, upstream.origin);
   return { connect, requestServerName: servername ?? hostname, failed: (code, message) => failures.report(code, message) };

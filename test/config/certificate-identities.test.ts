@@ -3,9 +3,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { formatDistinguishedName, parseDistinguishedName, peerSubject, sameDistinguishedName, type DistinguishedName } from '../../src/config/distinguished-name.js';
-import { ConfigError } from '../../src/config/load.js';
 import { resolveConfig } from '../../src/config-loader.js';
 import { SECRETS } from '../fixtures/secrets.js';
+import { configProblems } from '../helpers/fixtures.js';
 
 function parsed(text: string): DistinguishedName {
   const name = parseDistinguishedName(text);
@@ -64,14 +64,6 @@ describe('admin.certificateIdentities at load', () => {
       admin,
     };
   }
-  async function problemsOf(raw: Record<string, unknown>): Promise<string[]> {
-    const error = await resolveConfig(raw, { env: {} }).then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(error, 'the config was accepted').toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
   const opsAdmin = { name: 'ops-admin', subject: 'CN=ops-admin, O=Operations', role: 'manage' };
 
   it('accepts identities on an admin listener that asks for client certificates, and defaults to none', async () => {
@@ -82,14 +74,14 @@ describe('admin.certificateIdentities at load', () => {
   });
 
   it('refuses identities without admin.tls or with clientAuth none', async () => {
-    expect(await problemsOf(config({ certificateIdentities: [opsAdmin] }))).toEqual([
+    expect(await configProblems(config({ certificateIdentities: [opsAdmin] }))).toEqual([
       'admin.certificateIdentities: needs admin.tls with clientAuth "optional" or "require" (now admin.tls is not set): without a verified client certificate no identity can match',
     ]);
-    expect(await problemsOf(config({ tls: tls('none'), certificateIdentities: [opsAdmin] }))).toEqual([expect.stringContaining('(now "none")')]);
+    expect(await configProblems(config({ tls: tls('none'), certificateIdentities: [opsAdmin] }))).toEqual([expect.stringContaining('(now "none")')]);
   });
 
   it('refuses a malformed subject, name or role', async () => {
-    const problems = await problemsOf(
+    const problems = await configProblems(
       config({
         tls: tls('require'),
         certificateIdentities: [opsAdmin, { name: 'broken', subject: 'ops', role: 'read' }, { name: 'no role', subject: 'CN=d' }],
@@ -103,7 +95,7 @@ describe('admin.certificateIdentities at load', () => {
   });
 
   it('refuses a name used by an admin token or another identity and a repeated subject, all at once', async () => {
-    const problems = await problemsOf(
+    const problems = await configProblems(
       config({
         tls: tls('require'),
         token: SECRETS.adminTokenHash,

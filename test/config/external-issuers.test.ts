@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/load.js';
 import { resolveConfig } from '../../src/config-loader.js';
 import { SECRETS } from '../fixtures/secrets.js';
+import { configProblems } from '../helpers/fixtures.js';
 
 function configWith(externalIssuers: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -27,14 +27,6 @@ const issuer = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-async function problemsOf(raw: Record<string, unknown>): Promise<string[]> {
-  const error = await resolveConfig(raw, { env: {} }).then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error, 'the config was accepted').toBeInstanceOf(ConfigError);
-  return (error as ConfigError).problems;
-}
 
 describe('externalIssuers', () => {
   it('accepts the README\'s example as it is written', async () => {
@@ -67,14 +59,14 @@ describe('externalIssuers', () => {
   });
 
   it('refuses none, HS* and unknown algorithms with the list of accepted ones', async () => {
-    const problems = await problemsOf(configWith([issuer({ algorithms: ['RS256', 'none', 'HS256'] })]));
+    const problems = await configProblems(configWith([issuer({ algorithms: ['RS256', 'none', 'HS256'] })]));
     expect(problems).toHaveLength(2);
     expect(problems[0]).toMatch(/^externalIssuers\[0\]\.algorithms\[1\]: expected one of RS256, .*"none" and HS\* are never accepted/);
     expect(problems[1]).toMatch(/^externalIssuers\[0\]\.algorithms\[2\]: /);
   });
 
   it('reports every problem of the section at once, each with its path', async () => {
-    const problems = await problemsOf(
+    const problems = await configProblems(
       configWith([
         issuer({ audiences: [], jwksUrl: 'ftp://login.corp.example/keys', leeway: 'soon', colour: 'blue' }),
         issuer({ name: 'Corp IdP', issuer: 'not a url', jwks: { maxKeys: 0, cooldown: '30 seconds' } }),
@@ -97,21 +89,21 @@ describe('externalIssuers', () => {
   });
 
   it('needs the scope claim named when a scope is required', async () => {
-    expect(await problemsOf(configWith([issuer({ requiredScope: 'public-api' })]))).toEqual(['externalIssuers[0].requiredScope: name the claim that holds the scope in claims.scope']);
+    expect(await configProblems(configWith([issuer({ requiredScope: 'public-api' })]))).toEqual(['externalIssuers[0].requiredScope: name the claim that holds the scope in claims.scope']);
   });
 
   it('refuses repeated names and repeated issuers', async () => {
-    const problems = await problemsOf(configWith([issuer(), issuer({ issuer: 'https://other.example/' }), issuer({ name: 'other' })]));
+    const problems = await configProblems(configWith([issuer(), issuer({ issuer: 'https://other.example/' }), issuer({ name: 'other' })]));
     expect(problems.sort()).toEqual(['externalIssuers[1].name: issuer names must be unique', 'externalIssuers[2].issuer: two entries name the same issuer']);
   });
 
   it('refuses our own issuer as an external one', async () => {
-    const problems = await problemsOf(configWith([issuer({ issuer: 'https://proxy.example/' })], { tokens: { issuer: 'https://proxy.example/' } }));
+    const problems = await configProblems(configWith([issuer({ issuer: 'https://proxy.example/' })], { tokens: { issuer: 'https://proxy.example/' } }));
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^externalIssuers\[0\]\.issuer: this is the proxy's own issuer \(tokens\.issuer\)/);
   });
 
   it('refuses a route naming external-jwt when no issuer is configured', async () => {
-    expect(await problemsOf(configWith([]))).toEqual(['routes: a route uses the "external-jwt" authenticator but "externalIssuers" is empty']);
+    expect(await configProblems(configWith([]))).toEqual(['routes: a route uses the "external-jwt" authenticator but "externalIssuers" is empty']);
   });
 });

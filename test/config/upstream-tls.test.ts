@@ -5,9 +5,9 @@
 import { createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/load.js';
 import { resolveConfig } from '../../src/config-loader.js';
 import { SECRETS } from '../fixtures/secrets.js';
+import { configProblems } from '../helpers/fixtures.js';
 import { createCertificateAuthority, writePemFiles } from '../helpers/tls-certs.js';
 
 let dir: string;
@@ -38,14 +38,6 @@ function configWith(upstream: Record<string, unknown>): Record<string, unknown> 
 
 const https = (tls: Record<string, unknown>) => configWith({ url: 'https://portal.internal:8443', tls });
 
-async function problemsOf(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
-  const error = await resolveConfig(raw, { env }).then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error, 'the config was accepted').toBeInstanceOf(ConfigError);
-  return (error as ConfigError).problems;
-}
 
 describe('upstream.tls', () => {
   it('loads the files with their contents, paths relative to the config file', async () => {
@@ -62,33 +54,33 @@ describe('upstream.tls', () => {
   it('takes an encrypted key with its passphrase from the environment, and refuses a wrong one', async () => {
     const tls = { certFile: paths['client.pem'], keyFile: paths['encrypted-key.pem'], passphrase: { env: 'KEY_PASSPHRASE' } };
     expect((await resolveConfig(https(tls), { env: { KEY_PASSPHRASE: 'right' } })).upstreamTls?.files.passphrase).toBe('right');
-    const problems = await problemsOf(https(tls), { KEY_PASSPHRASE: 'wrong' });
+    const problems = await configProblems(https(tls), { KEY_PASSPHRASE: 'wrong' });
     expect(problems).toHaveLength(1);
     expect(problems).toEqual([`upstream.tls: the key in ${paths['encrypted-key.pem']} cannot be decrypted with the configured passphrase`]);
-    expect(await problemsOf(https(tls))).toEqual(['upstream.tls: environment variable KEY_PASSPHRASE (the key\'s passphrase) is not set']);
+    expect(await configProblems(https(tls))).toEqual(['upstream.tls: environment variable KEY_PASSPHRASE (the key\'s passphrase) is not set']);
   });
 
   it('names a file that cannot be read or holds no PEM', async () => {
     const missing = join(dir, 'missing.pem');
-    expect(await problemsOf(https({ caFile: missing }))).toEqual([`upstream.tls: cannot read the CA file ${missing} (ENOENT)`]);
-    expect(await problemsOf(https({ caFile: paths['not-pem.txt'] }))).toEqual([`upstream.tls: the CA file ${paths['not-pem.txt']} holds no PEM block`]);
+    expect(await configProblems(https({ caFile: missing }))).toEqual([`upstream.tls: cannot read the CA file ${missing} (ENOENT)`]);
+    expect(await configProblems(https({ caFile: paths['not-pem.txt'] }))).toEqual([`upstream.tls: the CA file ${paths['not-pem.txt']} holds no PEM block`]);
   });
 
   it('refuses a key that is not the certificate\'s, without quoting either', async () => {
-    const problems = await problemsOf(https({ certFile: paths['client.pem'], keyFile: paths['other-key.pem'] }));
+    const problems = await configProblems(https({ certFile: paths['client.pem'], keyFile: paths['other-key.pem'] }));
     expect(problems).toHaveLength(1);
     expect(problems[0]).toBe(`upstream.tls: the key in ${paths['other-key.pem']} does not belong to the certificate in ${paths['client.pem']}`);
     expect(problems[0]).not.toContain('BEGIN');
   });
 
   it('refuses settings that could never apply: the demo backend, an http:// upstream, half a client certificate', async () => {
-    expect(await problemsOf(configWith({ url: 'demo', tls: { caFile: paths['ca.pem'] } }))).toEqual([
+    expect(await configProblems(configWith({ url: 'demo', tls: { caFile: paths['ca.pem'] } }))).toEqual([
       'upstream.tls: the demo backend is reached over plain HTTP in the same process; remove upstream.tls or point upstream.url at an https:// upstream',
     ]);
-    expect(await problemsOf(configWith({ url: 'http://portal.internal', tls: { caFile: paths['ca.pem'] } }))).toEqual([
+    expect(await configProblems(configWith({ url: 'http://portal.internal', tls: { caFile: paths['ca.pem'] } }))).toEqual([
       'upstream.tls: upstream.url is not an https:// URL, so these TLS settings would never be used; write https:// or remove upstream.tls',
     ]);
-    expect(await problemsOf(https({ certFile: paths['client.pem'] }))).toEqual(['upstream.tls.keyFile: a client certificate needs both certFile and keyFile']);
-    expect(await problemsOf(https({ caFile: paths['ca.pem'], passphrase: { env: 'X' } }))).toEqual(['upstream.tls.passphrase: a passphrase without keyFile has nothing to unlock']);
+    expect(await configProblems(https({ certFile: paths['client.pem'] }))).toEqual(['upstream.tls.keyFile: a client certificate needs both certFile and keyFile']);
+    expect(await configProblems(https({ caFile: paths['ca.pem'], passphrase: { env: 'X' } }))).toEqual(['upstream.tls.passphrase: a passphrase without keyFile has nothing to unlock']);
   });
 });

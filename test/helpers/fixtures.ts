@@ -2,7 +2,7 @@
 // OAuth clients, the PCR-360 keys and API users, and the config builders and edits that tests start from. Tests
 // assert against these names, so they live in one place.
 
-import type { Config } from '../../src/config/load.js';
+import { ConfigError, type Config } from '../../src/config/load.js';
 import { resolveConfig } from '../../src/config-loader.js';
 import { generateSigningKey } from '../../src/tokens/keyring.js';
 import { SECRETS } from '../fixtures/secrets.js';
@@ -119,6 +119,16 @@ export function usingEngine(engine: ForwardingEngine): ConfigEdit {
 /** Validates a raw config the way the CLI would, with the test signing key behind its { env } source. */
 export async function loadTestConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<Config> {
   return resolveConfig(raw, { env: { PORTCULLIS_TEST_SIGNING_KEY: SIGNING_KEY_PEM, ...env } });
+}
+
+/** The problems a raw config is refused with, each with its path; throws when the config is accepted. */
+export async function configProblems(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+  const error = await resolveConfig(raw, { env }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof ConfigError)) throw new Error(error === null ? 'the config was accepted' : `the config failed otherwise: ${String(error)}`);
+  return error.problems;
 }
 
 /** The validated config of a proxy started with withPcr(), changed by `edit`: what reload tests hand the proxy. */

@@ -5,7 +5,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { ListenerTlsConfig } from '../../config/schema/tls.js';
-import { readTlsFiles, secureContextProblem, TlsFilesError, type TlsFiles } from '../../config/tls-files.js';
+import { readTlsFiles, secureContextFiles, secureContextProblem, TlsFilesError, type TlsFiles } from '../../config/tls-files.js';
 
 /** Why a certificate cannot be served, in words that name the file or the problem and never hold key material. */
 export class CertificateError extends Error {
@@ -45,14 +45,7 @@ export function loadServedCertificate(tls: ListenerTlsConfig, env: NodeJS.Proces
     if (error instanceof TlsFilesError) throw new CertificateError(error.message);
     throw error;
   }
-  const options: SecureContextOptions = {
-    cert: files.cert!,
-    key: files.key!,
-    minVersion: tls.minVersion,
-    ...(files.ca !== undefined ? { ca: files.ca } : {}),
-    ...(files.passphrase !== undefined ? { passphrase: files.passphrase } : {}),
-    ...(tls.ciphers !== undefined ? { ciphers: tls.ciphers } : {}),
-  };
+  const options: SecureContextOptions = { ...secureContextFiles(files), minVersion: tls.minVersion, ...(tls.ciphers !== undefined ? { ciphers: tls.ciphers } : {}) };
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(files.cert!);
